@@ -1,0 +1,98 @@
+"""Tie a generated answer to the exact words of a passage, or reject it.
+
+The model's output is never shown as is: it is mapped onto a verbatim span of the
+evidence, so every answer can be checked against the cited article.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"\w+(?:[.,']\w+)*|[$£€%]", re.UNICODE)
+_ARTICLES = frozenset({"a", "an", "the"})
+_EDGE_JUNK = " \t\n.,;:!?\"'()[]“”‘’"
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    overlap: float  # token F1 between the model's answer and the span
+
+
+def words(text: str) -> list[tuple[str, int, int]]:
+    """Normalised word tokens with their offsets.
+
+    >>> [w for w, _, _ in words("SoftBank pays $3 billion (£2.4bn).")]
+    ['softbank', 'pays', '$', '3', 'billion', '£', '2.4bn']
+    """
+    return [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def _f1(pred: list[str], gold: list[str]) -> float:
+    common: dict[str, int] = {}
+    for token in pred:
+        common[token] = common.get(token, 0) + 1
+    same = 0
+    for token in gold:
+        if common.get(token, 0) > 0:
+            common[token] -= 1
+            same += 1
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def clean_answer(text: str) -> str:
+    """Trim a raw completion to the answer itself.
+
+    >>> clean_answer('  "$3 billion a year." [1]')
+    '$3 billion a year'
+    """
+    text = re.sub(r"\[\d+\]", "", text)
+    return text.strip(_EDGE_JUNK).strip()
+
+
+def best_span(answer: str, passage: str, max_extra: int = 2) -> Span | None:
+    """The passage span whose words best match ``answer`` (token F1), or None.
+
+    >>> p = "SoftBank will also pay OpenAI $3 billion (£2.4bn) a year to use its services."
+    >>> s = best_span("3 billion dollars", p); p[s.start:s.end]
+    '$3 billion'
+    >>> best_span("Tokyo", p) is None
+    True
+    """
+    target = [w for w, _, _ in words(answer) if w not in _ARTICLES]
+    tokens = words(passage)
+    if not target or not tokens:
+        return None
+    best: Span | None = None
+    longest = len(target) + max_extra
+    for i in range(len(tokens)):
+        if tokens[i][0] in _ARTICLES:
+            continue
+        for j in range(i, min(len(tokens), i + longest)):
+            window = [w for w, _, _ in tokens[i : j + 1] if w not in _ARTICLES]
+            score = _f1(window, target)
+            if score > 0 and (best is None or score > best.overlap + 1e-9):
+                best = Span(tokens[i][1], tokens[j][2], score)
+    if best is None:
+        return None
+    # A currency sign belongs to the number after it: "$3" rather than "3".
+    if best.start > 0 and passage[best.start - 1] in "$£€":
+        best = Span(best.start - 1, best.end, best.overlap)
+    return best
+
+
+def sentence_containing(spans: list[tuple[int, int]], start: int, end: int) -> int | None:
+    """Index of the sentence span that contains [start, end), or None.
+
+    >>> sentence_containing([(0, 10), (11, 30)], 12, 20)
+    1
+    """
+    for i, (s, e) in enumerate(spans):
+        if s <= start and end <= e:
+            return i
+    return None

@@ -1,0 +1,128 @@
+"""A thin langchain Runnable over llama.cpp for completion-style prompts (base models)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from langchain_core.runnables import Runnable, RunnableConfig
+
+DEFAULT_STOP = ("\n",)
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Generator(Protocol):
+    """What the pipeline needs from a language model (the real one or a test fake)."""
+
+    def stream(
+        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
+    ) -> Iterator[str]: ...
+
+    def complete(
+        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
+    ) -> Completion: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class LlamaCppGenerator(Runnable[str, str]):
+    """Greedy completion with llama.cpp; the model file loads on first use.
+
+    Calls are serialised: one llama.cpp context is not safe to share between threads.
+    A fixed prompt prefix (the worked examples) stays in llama.cpp's KV cache between calls.
+    """
+
+    def __init__(self, model_path: Path, *, n_ctx: int = 2048, n_threads: int = 2):
+        self.model_path = Path(model_path)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self._llama = None
+        self._lock = threading.RLock()
+
+    @property
+    def llama(self):
+        with self._lock:
+            if self._llama is None:
+                from llama_cpp import Llama
+
+                self._llama = Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    n_batch=512,
+                    seed=0,
+                    verbose=False,
+                )
+            return self._llama
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _fit(self, prompt: str, max_tokens: int) -> str:
+        """Trim the prompt's middle-left if it would overflow the context window."""
+        budget = self.n_ctx - max_tokens - 8
+        tokens = self.llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
+        if len(tokens) <= budget:
+            return prompt
+        raise ValueError(
+            f"prompt of {len(tokens)} tokens does not fit n_ctx={self.n_ctx}; "
+            "lower top_k or chunk_size, or raise RAG_N_CTX"
+        )
+
+    def stream(
+        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
+    ) -> Iterator[str]:
+        with self._lock:
+            prompt = self._fit(prompt, max_tokens)
+            for part in self.llama.create_completion(
+                prompt,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                top_k=1,
+                repeat_penalty=1.0,
+                stop=list(stop),
+                stream=True,
+            ):
+                text = part["choices"][0]["text"]
+                if text:
+                    yield text
+
+    def complete(
+        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
+    ) -> Completion:
+        with self._lock:
+            prompt = self._fit(prompt, max_tokens)
+            out = self.llama.create_completion(
+                prompt,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                top_k=1,
+                repeat_penalty=1.0,
+                stop=list(stop),
+            )
+        usage = out.get("usage", {})
+        return Completion(
+            text=out["choices"][0]["text"],
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+        )
+
+    # Runnable interface, so the generator composes with langchain (prompt | llm).
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> str:
+        return self.complete(_as_text(input), **kwargs).text
+
+
+def _as_text(value: Any) -> str:
+    if hasattr(value, "to_string"):  # langchain PromptValue
+        return value.to_string()
+    return str(value)

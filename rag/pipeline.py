@@ -1,0 +1,221 @@
+"""The Assistant: retrieve passages, select evidence sentences, generate, ground, cite."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from rag import models, prompts
+from rag.grounding import best_span, clean_answer
+from rag.records import ABSTAIN_TEXT, Answer, Citation, Passage
+from rag.retrieval import BM25Retriever, ChromaRetriever, HybridRetriever, tokenize
+from rag.settings import Settings
+from rag.store import ChromaStore
+
+MAX_QUESTION_CHARS = 2000
+MIN_SPAN_OVERLAP = 0.5
+_CONTEXT_WORDS = re.compile(
+    r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|the company|"
+    r"the deal|the firm)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence of a retrieved passage; offsets are in the article's text."""
+
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+def last_user_question(history) -> str | None:
+    """The most recent user turn of a chat history (tuples or role/content dicts).
+
+    >>> last_user_question([("Who?", "Ann [1]."), ("Why?", "...")])
+    'Why?'
+    >>> last_user_question([{"role": "user", "content": "Who?"}, {"role": "assistant", "content": "Ann"}])
+    'Who?'
+    """
+    for turn in reversed(list(history or [])):
+        if isinstance(turn, dict):
+            if turn.get("role") == "user" and isinstance(turn.get("content"), str):
+                return turn["content"]
+        elif isinstance(turn, list | tuple) and turn and isinstance(turn[0], str):
+            return turn[0]
+    return None
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(y * y for y in b)) or 1.0
+    return dot / (na * nb)
+
+
+class Assistant:
+    """Answers questions over one collection. Cheap to build; models load on first use."""
+
+    def __init__(self, settings: Settings | None = None, *, embedder=None, llm=None):
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self._llm = llm
+        self.store = ChromaStore(self.settings)
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            self._embedder = models.load_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def llm(self):
+        if self._llm is None:
+            self._llm = models.load_llm(self.settings)
+        return self._llm
+
+    @cached_property
+    def retriever(self):
+        dense = ChromaRetriever(self.store, self.embedder)
+        if self.settings.retrieval == "dense":
+            return dense
+        lexical = BM25Retriever(self.store)
+        if self.settings.retrieval == "bm25":
+            return lexical
+        return HybridRetriever(dense, lexical, self.settings.fetch_k)
+
+    # ----- steps --------------------------------------------------------------------
+    def standalone_question(self, question: str, history=None) -> str:
+        """Rewrite a follow-up that leans on the conversation into a standalone question."""
+        previous = last_user_question(history)
+        if not previous or not _CONTEXT_WORDS.search(question):
+            return question
+        reply = self.llm.complete(
+            prompts.rewrite_prompt(previous, question), max_tokens=48, stop=("\n",)
+        ).text.strip()
+        if 5 <= len(reply) <= 300 and reply.endswith("?"):
+            return reply
+        return f"{previous} {question}"
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        return self.retriever.retrieve(question, k or self.settings.top_k)
+
+    def select_evidence(self, question: str, passages: list[Passage]) -> list[Evidence]:
+        """The sentences of the passages that best match the question, best first."""
+        from ingest.chunking import split_sentences
+
+        seen: set[tuple[str, int]] = set()
+        candidates: list[tuple[Passage, int, int, str]] = []
+        for passage in passages:
+            chunk = passage.chunk
+            for s, e in split_sentences(chunk.text):
+                key = (chunk.article_id, chunk.start + s)
+                text = chunk.text[s:e]
+                if key in seen or not text.strip():
+                    continue
+                seen.add(key)
+                candidates.append((passage, chunk.start + s, chunk.start + e, text))
+        if not candidates:
+            return []
+        query_vec = self.embedder.embed_query(question)
+        sentence_vecs = self.embedder.embed_documents([c[3] for c in candidates])
+        query_terms = set(tokenize(question))
+        scored = []
+        for (passage, start, end, text), vec in zip(candidates, sentence_vecs, strict=True):
+            terms = set(tokenize(text))
+            lexical = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
+            score = _cosine(query_vec, vec) + 0.5 * lexical
+            scored.append(Evidence(passage, start, end, text, score))
+        scored.sort(key=lambda ev: ev.score, reverse=True)
+        return scored[: self.settings.evidence_sentences]
+
+    def _should_abstain_early(self, passages: list[Passage]) -> bool:
+        return not passages or max(p.score for p in passages) < self.settings.min_relevance
+
+    def _finish(
+        self, answer: Answer, evidence: list[Evidence], reply: str
+    ) -> Answer:
+        """Ground the model's reply in one evidence sentence and cite it, or abstain."""
+        candidate = clean_answer(reply)
+        if prompts.is_unknown(candidate):
+            return _abstain(answer)
+        best: tuple[float, Evidence, int, int] | None = None
+        for ev in evidence:
+            span = best_span(candidate, ev.text)
+            if span and (best is None or span.overlap > best[0]):
+                best = (span.overlap, ev, span.start, span.end)
+        if best is None or best[0] < MIN_SPAN_OVERLAP:
+            return _abstain(answer)
+        _, ev, start, end = best
+        passage = ev.passage
+        answer.text = f"{ev.text[start:end]} [1]"
+        answer.citations = [
+            Citation(
+                number=1,
+                title=passage.title,
+                source=passage.source,
+                article_id=passage.article_id,
+                chunk_id=passage.chunk.id,
+                start=ev.start,
+                end=ev.end,
+                quote=ev.text,
+                score=round(passage.score, 4),
+                date=passage.date,
+            )
+        ]
+        answer.abstained = False
+        return answer
+
+    # ----- public -------------------------------------------------------------------
+    def stream_answer(self, question: str, history=None) -> Iterator[str | Answer]:
+        """Yield text pieces as the model writes them, then the final grounded Answer."""
+        started = time.perf_counter()
+        question = _validate(question)
+        standalone = self.standalone_question(question, history)
+        answer = Answer(question=question, text="", standalone_question=standalone)
+        answer.passages = self.retrieve(standalone)
+        if self._should_abstain_early(answer.passages):
+            answer = _abstain(answer)
+            yield answer.text
+        else:
+            evidence = self.select_evidence(standalone, answer.passages)
+            prompt = prompts.answer_prompt(standalone, [ev.text for ev in evidence])
+            pieces: list[str] = []
+            for piece in self.llm.stream(prompt, max_tokens=self.settings.max_tokens):
+                pieces.append(piece)
+                yield piece
+            answer.prompt_tokens = self.llm.count_tokens(prompt)
+            answer.completion_tokens = len(pieces)
+            answer = self._finish(answer, evidence, "".join(pieces))
+        answer.latency_s = round(time.perf_counter() - started, 4)
+        yield answer
+
+    def answer(self, question: str, history=None) -> Answer:
+        final = None
+        for item in self.stream_answer(question, history):
+            final = item
+        assert isinstance(final, Answer)
+        return final
+
+
+def _abstain(answer: Answer) -> Answer:
+    answer.text = ABSTAIN_TEXT
+    answer.citations = []
+    answer.abstained = True
+    return answer
+
+
+def _validate(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError("question: empty; ask something about the articles")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ValueError(f"question: {len(question)} characters, the limit is {MAX_QUESTION_CHARS}")
+    return question

@@ -1,0 +1,81 @@
+"""One typed settings object, read from ``RAG_*`` environment variables.
+
+>>> Settings(top_k=3).top_k
+3
+>>> Settings(home="/tmp/x").chroma_path.as_posix()
+'/tmp/x/chroma'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Environment: ``RAG_<FIELD>`` (e.g. ``RAG_HOME``, ``RAG_TOP_K``)."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", frozen=True)
+
+    # Storage
+    home: Path = Field(Path(".rag"), description="Data directory (Chroma index, uploads).")
+    collection: str = Field("articles", min_length=3, max_length=60, pattern=r"^[A-Za-z0-9_-]+$")
+    chroma_host: str | None = Field(None, description="Use a Chroma server instead of a local dir.")
+    chroma_port: int = Field(8000, ge=1, le=65535)
+
+    # Models (None = the model shipped by the PyPI package)
+    embedding_model: Path | None = None
+    llm_model: Path | None = None
+    n_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)), ge=1)
+    n_ctx: int = Field(2048, ge=512, le=32768)
+    max_tokens: int = Field(32, ge=1, le=512)
+
+    # Ingestion
+    chunk_size: int = Field(700, ge=100, le=8000, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(120, ge=0, description="Characters shared by neighbouring chunks.")
+    max_file_mb: float = Field(20.0, gt=0)
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+
+    # Retrieval and answering
+    retrieval: Literal["dense", "bm25", "hybrid"] = "hybrid"
+    top_k: int = Field(4, ge=1, le=50, description="Passages shown to the model and cited.")
+    fetch_k: int = Field(20, ge=1, le=500, description="Candidates per retriever before fusion.")
+    evidence_sentences: int = Field(3, ge=1, le=20, description="Sentences shown to the model.")
+    min_relevance: float = Field(
+        0.25, ge=-1.0, le=1.0, description="Below this cosine similarity, abstain."
+    )
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
+                f"chunk_size ({self.chunk_size})"
+            )
+        if self.fetch_k < self.top_k:
+            raise ValueError(f"fetch_k ({self.fetch_k}) must be at least top_k ({self.top_k})")
+        return self
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.home / "uploads"
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        """A copy with the given non-None fields replaced, validated again."""
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        if not changes:
+            return self
+        return Settings(**{**self.model_dump(), **changes})

@@ -1,0 +1,52 @@
+"""Shared fixtures. Every test gets its own data directory; fakes are opt-in fixtures."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.settings import Settings
+from tests.fakes import HashEmbedder, ScriptedLLM
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SEED = CORPUS / "softbank-openai-japan.txt"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path, monkeypatch):
+    """No test touches the user's .rag/: RAG_HOME points into tmp_path."""
+    monkeypatch.setenv("RAG_HOME", str(tmp_path / "rag-home"))
+    for name in ("RAG_COLLECTION", "RAG_CHROMA_HOST", "RAG_TOP_K", "RAG_RETRIEVAL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(home=tmp_path / "rag-home")
+
+
+@pytest.fixture
+def fake_embedder(monkeypatch) -> HashEmbedder:
+    """Registers a hash embedder as the process's embedding model."""
+    embedder = HashEmbedder()
+    monkeypatch.setattr("rag.models.load_embedder", lambda settings: embedder)
+    return embedder
+
+
+@pytest.fixture
+def scripted_llm(monkeypatch) -> ScriptedLLM:
+    """Registers a scripted LLM (reply 'unknown' unless the test sets ``.reply``)."""
+    llm = ScriptedLLM()
+    monkeypatch.setattr("rag.models.load_llm", lambda settings: llm)
+    return llm
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    """A writable copy of the shipped demo corpus."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dest)
+    return dest

@@ -1,0 +1,74 @@
+"""Fast fakes for unit tests: a hash-seeded bag-of-words embedder and a scripted LLM."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable, Iterator, Sequence
+
+from langchain_core.embeddings import Embeddings
+
+from rag.llm import DEFAULT_STOP, Completion
+
+_WORD = re.compile(r"[a-z0-9$]+")
+
+
+class HashEmbedder(Embeddings):
+    """Deterministic embeddings: each word hashes to a dimension, vectors are L2-normalised.
+
+    Texts sharing words are close, so retrieval behaves sensibly without a model.
+    """
+
+    def __init__(self, dim: int = 256):
+        self.dim = dim
+        self.calls = 0
+        self.texts_embedded = 0
+
+    def _vector(self, text: str) -> list[float]:
+        vec = [0.0] * self.dim
+        for word in _WORD.findall(text.lower()):
+            slot = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim
+            vec[slot] += 1.0
+        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+        return [v / norm for v in vec]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+class ScriptedLLM:
+    """Answers from a script: a function of the prompt, or a fixed reply. Records prompts."""
+
+    def __init__(self, reply: str | Callable[[str], str] = "unknown"):
+        self.reply = reply
+        self.prompts: list[str] = []
+
+    def _text(self, prompt: str, stop: Sequence[str]) -> str:
+        self.prompts.append(prompt)
+        text = self.reply(prompt) if callable(self.reply) else self.reply
+        for s in stop:
+            if s and s in text:
+                text = text[: text.index(s)]
+        return text
+
+    def stream(
+        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
+    ) -> Iterator[str]:
+        text = self._text(prompt, stop)
+        for piece in re.findall(r"\S+\s*|\s+", text):
+            yield piece
+
+    def complete(
+        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
+    ) -> Completion:
+        text = self._text(prompt, stop)
+        return Completion(text, self.count_tokens(prompt), self.count_tokens(text))
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())

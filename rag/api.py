@@ -87,8 +87,9 @@ def status(settings: Settings | None = None, **overrides) -> Status:
     resolved = _settings(settings, overrides)
     store = ChromaStore(resolved)
     return Status(
-        data_dir=str(resolved.home.resolve()) if not resolved.chroma_host else
-        f"http://{resolved.chroma_host}:{resolved.chroma_port}",
+        data_dir=str(resolved.home.resolve())
+        if not resolved.chroma_host
+        else f"http://{resolved.chroma_host}:{resolved.chroma_port}",
         collection=resolved.collection,
         articles=store.list_articles(),
         n_chunks=store.count_chunks(),

@@ -21,9 +21,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.register(sub)
     for name, (module, help_text) in _PLUGINS.items():
+        try:
+            plugin = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+            continue  # that part is not installed in this checkout
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_plugin=module)
-        importlib.import_module(module).add_arguments(p)
+        plugin.add_arguments(p)
     return parser
 
 

@@ -59,9 +59,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = settings_from(args, top_k=args.top_k, retrieval=args.retrieval)
     if settings.chroma_host is None and not settings.chroma_path.exists():
-        print(
-            f"rag: no index at {settings.home}; run `rag ingest corpus/` first", file=sys.stderr
-        )
+        print(f"rag: no index at {settings.home}; run `rag ingest corpus/` first", file=sys.stderr)
         return 2
     result = answer(args.question, settings=settings)
     if args.json:

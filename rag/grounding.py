@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 _WORD = re.compile(r"\w+(?:[.,']\w+)*|[$£€%]", re.UNICODE)
 _ARTICLES = frozenset({"a", "an", "the"})
+_FILLER = _ARTICLES | frozenset(
+    "in on at of to by for from with and or as is was be it its".split()
+)
 _EDGE_JUNK = " \t\n.,;:!?\"'()[]“”‘’"
 
 
@@ -63,6 +66,8 @@ def best_span(answer: str, passage: str, max_extra: int = 2) -> Span | None:
     '$3 billion'
     >>> best_span("Tokyo", p) is None
     True
+    >>> best_span("in the", "It was built in the north.") is None  # filler words only
+    True
     """
     target = [w for w, _, _ in words(answer) if w not in _ARTICLES]
     tokens = words(passage)
@@ -78,8 +83,12 @@ def best_span(answer: str, passage: str, max_extra: int = 2) -> Span | None:
             score = _f1(window, target)
             if score > 0 and (best is None or score > best.overlap + 1e-9):
                 best = Span(tokens[i][1], tokens[j][2], score)
-    if best is None:
+    if best is None or all(w in _FILLER for w, s, _ in tokens if best.start <= s < best.end):
         return None
+    # Keep brackets balanced: "$3 billion (£2.4bn)" rather than "$3 billion (£2.4bn".
+    text = passage[best.start : best.end]
+    if text.count("(") > text.count(")") and passage[best.end : best.end + 1] == ")":
+        best = Span(best.start, best.end + 1, best.overlap)
     # A currency sign belongs to the number after it: "$3" rather than "3".
     if best.start > 0 and passage[best.start - 1] in "$£€":
         best = Span(best.start - 1, best.end, best.overlap)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -63,7 +64,15 @@ class LlamaCppGenerator(Runnable[str, str]):
                     seed=0,
                     verbose=False,
                 )
+                atexit.register(self.close)
             return self._llama
+
+    def close(self) -> None:
+        """Free the model now (at interpreter exit llama.cpp's own finaliser can fail)."""
+        with self._lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -18,10 +18,12 @@ from rag.store import ChromaStore
 
 MAX_QUESTION_CHARS = 2000
 MIN_SPAN_OVERLAP = 0.5
-_CONTEXT_WORDS = re.compile(
-    r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|the company|"
-    r"the deal|the firm)\b",
-    re.IGNORECASE,
+_PRONOUN = re.compile(r"\b(it|they|them|he|him|she|its|their|his|her)\b", re.IGNORECASE)
+_POSSESSIVE = {"its", "their", "his", "her"}
+_NAME = re.compile(r"\b[A-Z][\w&.-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w&.-]*)*")
+_QUESTION_WORDS = frozenset(
+    "how what who whom whose when where why which is are was were does do did can could will "
+    "would should has have had the a an in on at".split()
 )
 
 
@@ -41,7 +43,7 @@ def last_user_question(history) -> str | None:
 
     >>> last_user_question([("Who?", "Ann [1]."), ("Why?", "...")])
     'Why?'
-    >>> last_user_question([{"role": "user", "content": "Who?"}, {"role": "assistant", "content": "Ann"}])
+    >>> last_user_question([{"role": "user", "content": "Who?"}, {"role": "assistant"}])
     'Who?'
     """
     for turn in reversed(list(history or [])):
@@ -51,6 +53,51 @@ def last_user_question(history) -> str | None:
         elif isinstance(turn, list | tuple) and turn and isinstance(turn[0], str):
             return turn[0]
     return None
+
+
+def subject_of(question: str) -> str | None:
+    """The first name in a question (a capitalised phrase that is not a question word).
+
+    >>> subject_of("How much does SoftBank pay OpenAI?")
+    'SoftBank'
+    >>> subject_of("When was the Bank of England founded?")
+    'Bank of England'
+    >>> subject_of("how much is it?") is None
+    True
+    """
+    for match in _NAME.finditer(question):
+        words = match.group().split()
+        while words and words[0].lower() in _QUESTION_WORDS:
+            words = words[1:]
+        if words:
+            return " ".join(words)
+    return None
+
+
+def resolve_follow_up(previous: str, question: str) -> str:
+    """Replace the follow-up's first pronoun with the previous question's subject.
+
+    A 270M base model copies the follow-up unchanged when asked to rewrite it, so this
+    is done by rule. Without a pronoun the question stands alone; without a subject the
+    previous question is prepended, to steer retrieval.
+
+    >>> resolve_follow_up("How much does SoftBank pay OpenAI?", "How many people will it hire?")
+    'How many people will SoftBank hire?'
+    >>> resolve_follow_up("Who founded Acme Corp?", "What is its revenue?")
+    "What is Acme Corp's revenue?"
+    >>> resolve_follow_up("Who founded Acme?", "When did Ada Brown open the bakery?")
+    'When did Ada Brown open the bakery?'
+    >>> resolve_follow_up("how much is it?", "and why is it so?")
+    'how much is it? and why is it so?'
+    """
+    match = _PRONOUN.search(question)
+    if match is None:
+        return question
+    subject = subject_of(previous)
+    if subject is None:
+        return f"{previous} {question}"
+    replacement = subject + "'s" if match.group().lower() in _POSSESSIVE else subject
+    return question[: match.start()] + replacement + question[match.end() :]
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -93,16 +140,9 @@ class Assistant:
 
     # ----- steps --------------------------------------------------------------------
     def standalone_question(self, question: str, history=None) -> str:
-        """Rewrite a follow-up that leans on the conversation into a standalone question."""
+        """Resolve a follow-up that leans on the conversation (see ``resolve_follow_up``)."""
         previous = last_user_question(history)
-        if not previous or not _CONTEXT_WORDS.search(question):
-            return question
-        reply = self.llm.complete(
-            prompts.rewrite_prompt(previous, question), max_tokens=48, stop=("\n",)
-        ).text.strip()
-        if 5 <= len(reply) <= 300 and reply.endswith("?"):
-            return reply
-        return f"{previous} {question}"
+        return resolve_follow_up(previous, question) if previous else question
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         return self.retriever.retrieve(question, k or self.settings.top_k)
@@ -139,9 +179,7 @@ class Assistant:
     def _should_abstain_early(self, passages: list[Passage]) -> bool:
         return not passages or max(p.score for p in passages) < self.settings.min_relevance
 
-    def _finish(
-        self, answer: Answer, evidence: list[Evidence], reply: str
-    ) -> Answer:
+    def _finish(self, answer: Answer, evidence: list[Evidence], reply: str) -> Answer:
         """Ground the model's reply in one evidence sentence and cite it, or abstain."""
         candidate = clean_answer(reply)
         if prompts.is_unknown(candidate):

@@ -1,5 +1,10 @@
 """Completion-style prompts for a small base model: worked examples, one line per answer.
 
+Measured on SQuAD v2 (80 answerable questions, oracle paragraph, best sentence only):
+examples that always answer gave F1 0.43; adding an "unknown" example gave 0.33, because
+the 270M model then says "unknown" to answerable questions too. Abstention is decided
+after generation instead (retrieval similarity and grounding, see ``rag.pipeline``).
+
 The examples are invented and generic; the sources are framed as quoted data, and the
 model's reply is later mapped back onto the sources (see ``rag.grounding``), so text
 inside an article can supply words but never change what the assistant does.
@@ -11,8 +16,7 @@ from collections.abc import Sequence
 
 UNKNOWN = "unknown"
 
-ANSWER_PREFIX = """Answer each question with a short phrase copied from its sources. \
-If the sources do not give the answer, write "unknown".
+ANSWER_PREFIX = """Answer each question with a short phrase copied from its sources.
 
 Sources:
 [1] The bridge was completed in 1932 after eight years of construction.
@@ -21,16 +25,16 @@ Question: When was the bridge completed?
 Answer: 1932
 
 Sources:
-[1] The company employs 4,000 people in its three factories.
-[2] Its chief executive, Maria Lopez, joined the firm in 2015.
-Question: Who founded the company?
-Answer: unknown
+[1] Its chief executive, Maria Lopez, joined the firm in 2015.
+[2] The company employs 4,000 people in its three factories.
+Question: How many people work at the company?
+Answer: 4,000
 
 Sources:
 [1] The museum's collection includes 12,000 paintings, most of them donated by local families.
 [2] Entry is free for children under twelve.
-Question: How many paintings does the museum hold?
-Answer: 12,000
+Question: Who donated most of the museum's paintings?
+Answer: local families
 
 """
 

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     retrieval: Literal["dense", "bm25", "hybrid"] = "hybrid"
     top_k: int = Field(4, ge=1, le=50, description="Passages shown to the model and cited.")
     fetch_k: int = Field(20, ge=1, le=500, description="Candidates per retriever before fusion.")
-    evidence_sentences: int = Field(3, ge=1, le=20, description="Sentences shown to the model.")
+    evidence_sentences: int = Field(1, ge=1, le=20, description="Sentences shown to the model.")
     min_relevance: float = Field(
         0.25, ge=-1.0, le=1.0, description="Below this cosine similarity, abstain."
     )

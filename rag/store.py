@@ -194,12 +194,8 @@ class ChromaStore:
         out: list[tuple[Chunk, dict]] = []
         total = self.count_chunks()
         for offset in range(0, total, _BATCH):
-            got = self.chunks.get(
-                include=["documents", "metadatas"], limit=_BATCH, offset=offset
-            )
-            for cid, text, meta in zip(
-                got["ids"], got["documents"], got["metadatas"], strict=True
-            ):
+            got = self.chunks.get(include=["documents", "metadatas"], limit=_BATCH, offset=offset)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 out.append((chunk_from(cid, text, meta), meta))
         return out
 
@@ -229,7 +225,9 @@ class ChromaStore:
     def revision(self) -> str:
         """Changes whenever stored content changes (articles are the commit markers)."""
         got = self.articles.get(include=["metadatas"])
-        parts = sorted(f"{i}:{m.get('hash', '')}" for i, m in zip(got["ids"], got["metadatas"]))
+        parts = sorted(
+            f"{i}:{m.get('hash', '')}" for i, m in zip(got["ids"], got["metadatas"], strict=True)
+        )
         return f"{self.count_chunks()}|" + "|".join(parts)
 
 

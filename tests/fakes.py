@@ -61,8 +61,7 @@ class ScriptedLLM:
         self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
     ) -> Iterator[str]:
         text = self._text(prompt, stop)
-        for piece in re.findall(r"\S+\s*|\s+", text):
-            yield piece
+        yield from re.findall(r"\S+\s*|\s+", text)
 
     def complete(
         self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP

@@ -14,7 +14,7 @@ PASSAGE = (
     ("reply", "expected"),
     [
         ("$3 billion", "$3 billion"),
-        ("3 billion a year", "3 billion (£2.4bn) a year"),
+        ("3 billion a year", "3 billion"),
         ("PayPay and LY", "PayPay and LY"),
         ("paypay", "PayPay"),
     ],

@@ -1,0 +1,25 @@
+"""The worked examples in docstrings are tests too."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "rag.records",
+    "rag.settings",
+    "rag.grounding",
+    "rag.prompts",
+    "rag.retrieval",
+    "rag.pipeline",
+    "ingest.cleaning",
+    "ingest.chunking",
+]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} doctest(s) failed in {name}"

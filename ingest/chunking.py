@@ -111,7 +111,10 @@ def chunk_spans(text: str, chunk_size: int, overlap: int) -> list[tuple[int, int
         while e - s > chunk_size:
             cut = text.rfind(" ", s + chunk_size // 2, s + chunk_size)
             cut = cut if cut > s else s + chunk_size
-            pieces.append((s, cut))
+            piece_end = cut
+            while piece_end > s and text[piece_end - 1].isspace():
+                piece_end -= 1
+            pieces.append((s, piece_end))
             s = cut
             while s < e and text[s].isspace():
                 s += 1

@@ -41,11 +41,17 @@ def strip_furniture(text: str, author: str | None = None) -> str:
     """Cut trailing site furniture: teaser headings ("Recent Posts", ...) in the last part
     of the text, and a closing byline block that starts with the author's name.
 
-    >>> strip_furniture("Body.\\n\\nJo Lee\\n\\nJo writes.\\n\\nRecent Posts\\n\\nOther", "Jo Lee")
-    'Body.'
+    >>> body = "The harbour park opened in 1990."
+    >>> strip_furniture(body + "\\n\\nJo Lee\\n\\nJo writes.\\n\\nRecent Posts\\nOther", "Jo Lee")
+    'The harbour park opened in 1990.'
     """
     lines = text.split("\n")
-    floor = int(len(lines) * 0.3)
+    # Only the last 70% of the text is searched: a heading near the top is content.
+    starts, pos = [], 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    floor = next((i for i, at in enumerate(starts) if at >= 0.3 * len(text)), len(lines))
     for i in range(floor, len(lines)):
         if lines[i].strip().lower().rstrip(":") in TRAILER_HEADINGS:
             lines = lines[:i]

@@ -73,30 +73,25 @@ class Indexer:
             self._embedder = models.load_embedder(self.settings)
         return self._embedder
 
-    def _embed(self, article: Article, chunks: list[Chunk]) -> list[list[float]]:
+    def _embed_and_store(self, article: Article, chunks: list[Chunk]) -> None:
+        """Embed and upsert batch by batch, so an interrupted run keeps what it finished."""
         batch = self.settings.embed_batch_size
-        vectors: list[list[float]] = []
         bar = None
         if self.progress and len(chunks) > batch:
             from tqdm import tqdm
 
-            bar = tqdm(
-                total=len(chunks),
-                desc=article.title[:40],
-                unit="chunk",
-                file=sys.stderr,
-                leave=False,
-            )
-        for i in range(0, len(chunks), batch):
-            part = chunks[i : i + batch]
-            vectors.extend(
-                self.embedder.embed_documents([f"{article.title}\n{c.text}" for c in part])
-            )
+            bar = tqdm(total=len(chunks), desc=article.title[:40], unit="chunk", file=sys.stderr)
+        try:
+            for i in range(0, len(chunks), batch):
+                part = chunks[i : i + batch]
+                texts = [f"{article.title}\n{c.text}" for c in part]
+                self.store.upsert_chunks(article, part, self.embedder.embed_documents(texts))
+                self.n_embedded += len(part)
+                if bar:
+                    bar.update(len(part))
+        finally:
             if bar:
-                bar.update(len(part))
-        if bar:
-            bar.close()
-        return vectors
+                bar.close()
 
     def index(self, article: Article) -> IngestResult:
         stored = self.store.article_info(article.id)
@@ -105,9 +100,7 @@ class Indexer:
         chunks = make_chunks(article, self.settings.chunk_size, self.settings.chunk_overlap)
         existing = self.store.existing_chunk_ids([c.id for c in chunks])
         new = [c for c in chunks if c.id not in existing]
-        if new:
-            self.store.upsert_chunks(article, new, self._embed(article, new))
-            self.n_embedded += len(new)
+        self._embed_and_store(article, new)
         keep = {c.id for c in chunks}
         self.store.delete_chunks(
             [cid for cid in self.store.chunk_ids_of(article.id) if cid not in keep]

@@ -42,7 +42,7 @@ def test_chunks_cover_the_text_with_exact_offsets(seed):
 def test_sentences_are_ordered_non_overlapping_and_trimmed(seed):
     text = random_text(random.Random(seed))
     spans = split_sentences(text)
-    for (s1, e1), (s2, _) in zip(spans, spans[1:], strict=False):
+    for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False):
         assert e1 <= s2
     for s, e in spans:
         assert text[s:e] and text[s:e] == text[s:e].strip()
@@ -54,7 +54,7 @@ def test_neighbouring_chunks_overlap_by_whole_sentences():
     text = " ".join(f"Sentence number {i} is here." for i in range(40))
     spans = chunk_spans(text, 200, 60)
     assert len(spans) > 3
-    for (s1, e1), (s2, _) in zip(spans, spans[1:], strict=False):
+    for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False):
         assert s2 < e1  # overlap
         assert text[s2 - 2 : s2] in (". ", "")  # the next chunk starts at a sentence
 

@@ -27,7 +27,7 @@ CSS = """
 .rag-answer {font-size: 1.05em; margin-bottom: 6px}
 .rag-source {border: 1px solid #e5e7eb; border-radius: 6px; padding: 4px 8px; margin: 4px 0}
 .rag-source summary {cursor: pointer}
-.rag-context {white-space: pre-wrap; font-size: 0.9em; color: #374151; margin-top: 6px}
+.rag-context {white-space: pre-line; font-size: 0.9em; color: #374151; margin-top: 6px}
 .rag-context mark {background: #fde68a}
 """
 

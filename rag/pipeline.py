@@ -18,6 +18,7 @@ from rag.store import ChromaStore
 
 MAX_QUESTION_CHARS = 2000
 MIN_SPAN_OVERLAP = 0.5
+MIN_SENTENCE_CHARS = 20
 _PRONOUN = re.compile(r"\b(it|they|them|he|him|she|its|their|his|her)\b", re.IGNORECASE)
 _POSSESSIVE = {"its", "their", "his", "her"}
 _NAME = re.compile(r"\b[A-Z][\w&.-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w&.-]*)*")
@@ -100,6 +101,51 @@ def resolve_follow_up(previous: str, question: str) -> str:
     return question[: match.start()] + replacement + question[match.end() :]
 
 
+_NUMBER = re.compile(r"\d")
+_SHAPES = [
+    (
+        re.compile(
+            r"^(how (many|much|long|old|far|large|big|tall|often)|what (year|percentage|"
+            r"number|amount)|in what year|when)\b",
+            re.IGNORECASE,
+        ),
+        _NUMBER,
+    ),
+]
+ANSWER_SHAPE_BONUS = 0.2
+
+
+def expected_answer_shape(question: str) -> re.Pattern | None:
+    """A pattern the answer sentence should match, from the question's form.
+
+    >>> expected_answer_shape("How many trees are there?").pattern
+    '\\\\d'
+    >>> expected_answer_shape("Why did it close?") is None
+    True
+    """
+    for asks, shape in _SHAPES:
+        if asks.search(question.strip()):
+            return shape
+    return None
+
+
+def weighted_overlap(question: str, sentences: list[str]) -> list[float]:
+    """Share of the question's words in each sentence, rarer words (across the candidates)
+    weighing more.
+
+    >>> weighted_overlap("park trees", ["The park opened.", "The park has trees."])
+    [0.42..., 1.0]
+    """
+    terms = set(tokenize(question))
+    if not terms:
+        return [0.0] * len(sentences)
+    bags = [set(tokenize(s)) for s in sentences]
+    n = len(bags)
+    weight = {t: math.log(1 + n / (1 + sum(t in b for b in bags))) for t in terms}
+    total = sum(weight.values()) or 1.0
+    return [sum(weight[t] for t in terms & bag) / total for bag in bags]
+
+
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=False))
     na = math.sqrt(sum(x * x for x in a)) or 1.0
@@ -158,20 +204,22 @@ class Assistant:
             for s, e in split_sentences(chunk.text):
                 key = (chunk.article_id, chunk.start + s)
                 text = chunk.text[s:e]
-                if key in seen or not text.strip():
-                    continue
+                if key in seen or len(text) < MIN_SENTENCE_CHARS or text == passage.title:
+                    continue  # headlines and fragments are not evidence
                 seen.add(key)
                 candidates.append((passage, chunk.start + s, chunk.start + e, text))
         if not candidates:
             return []
         query_vec = self.embedder.embed_query(question)
         sentence_vecs = self.embedder.embed_documents([c[3] for c in candidates])
-        query_terms = set(tokenize(question))
+        lexical = weighted_overlap(question, [c[3] for c in candidates])
+        wants = expected_answer_shape(question)
         scored = []
-        for (passage, start, end, text), vec in zip(candidates, sentence_vecs, strict=True):
-            terms = set(tokenize(text))
-            lexical = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
-            score = _cosine(query_vec, vec) + 0.5 * lexical
+        for (passage, start, end, text), vec, lex in zip(
+            candidates, sentence_vecs, lexical, strict=True
+        ):
+            bonus = ANSWER_SHAPE_BONUS if wants and wants.search(text) else 0.0
+            score = _cosine(query_vec, vec) + 0.5 * lex + bonus
             scored.append(Evidence(passage, start, end, text, score))
         scored.sort(key=lambda ev: ev.score, reverse=True)
         return scored[: self.settings.evidence_sentences]

@@ -1,19 +1,39 @@
-"""Loading, cleaning, chunking and indexing of articles."""
+"""Loading, cleaning, chunking and indexing of articles.
 
-from ingest.chunking import chunk_spans, split_sentences
-from ingest.cleaning import clean_text
-from ingest.indexer import IngestReport, ingest_articles, ingest_paths, make_chunks
-from ingest.loaders import SUPPORTED, LoadError, load_path
+Names are imported on first use, so ``import ingest.cli`` (done by ``rag --help``) stays cheap.
+"""
 
-__all__ = [
-    "SUPPORTED",
-    "IngestReport",
-    "LoadError",
-    "chunk_spans",
-    "clean_text",
-    "ingest_articles",
-    "ingest_paths",
-    "load_path",
-    "make_chunks",
-    "split_sentences",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "chunk_text": "ingest.chunking",
+    "chunk_spans": "ingest.chunking",
+    "split_sentences": "ingest.chunking",
+    "clean_text": "ingest.cleaning",
+    "normalise": "ingest.cleaning",
+    "strip_furniture": "ingest.cleaning",
+    "SUPPORTED": "ingest.loaders",
+    "LoadError": "ingest.loaders",
+    "iter_files": "ingest.loaders",
+    "load_path": "ingest.loaders",
+    "IngestReport": "ingest.indexer",
+    "ingest_articles": "ingest.indexer",
+    "ingest_paths": "ingest.indexer",
+    "make_chunks": "ingest.indexer",
+    "remove_missing": "ingest.indexer",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'ingest' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

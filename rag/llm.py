@@ -78,7 +78,7 @@ class LlamaCppGenerator(Runnable[str, str]):
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def _fit(self, prompt: str, max_tokens: int) -> str:
-        """Trim the prompt's middle-left if it would overflow the context window."""
+        """The prompt itself, or a one-line error when it would overflow the context window."""
         budget = self.n_ctx - max_tokens - 8
         tokens = self.llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
         if len(tokens) <= budget:

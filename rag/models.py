@@ -82,9 +82,3 @@ def load_llm(settings: Settings):
         return LlamaCppGenerator(path, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
 
     return _cached(("llm", str(path), settings.n_ctx, settings.n_threads), build)
-
-
-def loaded_models() -> list[str]:
-    """What this process has loaded so far (for ``rag status`` and tests)."""
-    with _lock:
-        return [f"{key[0]}:{key[1]}" for key in _cache]

@@ -1,4 +1,8 @@
-"""The Gradio chat UI. ``create_app()`` builds it; ``launch()`` serves it."""
+"""The browser chat over the articles (Gradio, an optional extra).
+
+``create_app(settings)`` builds the app without serving it; ``launch(settings, host, port,
+auth)`` serves it. Importing this package does not import gradio.
+"""
 
 __all__ = ["create_app", "launch"]
 

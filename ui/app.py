@@ -1,228 +1,240 @@
-"""The browser chat: ``create_app()`` builds the Gradio app, ``launch()`` serves it."""
+"""The browser chat: ``create_app()`` builds the Gradio app, ``launch()`` serves it.
+
+>>> app = create_app(Settings(home="/tmp/rag-demo"))   # doctest: +SKIP
+>>> launch(Settings(), host="127.0.0.1", port=7860)      # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
-import html
 import logging
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
+import sys
 
-import rag
-from rag.records import Answer
-from ui.render import answer_html, history_pairs, safe_upload_name
+from rag import Settings
+from ui import uploads
+from ui.service import MAX_TOP_K, Service
+from ui.style import CSS
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ui")
 
-EXAMPLES = [
+TITLE = "Ask your articles"
+EXAMPLES = (
     "How much does SoftBank pay OpenAI?",
     "How many people will SB OpenAI Japan hire?",
-    "Who owns SB OpenAI Japan?",
-]
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".jsonl"]
-MAX_UPLOAD_FILES = 20
-MAX_UPLOAD_MB = 20
-CSS = """
-.rag-abstain {border-left: 4px solid #d97706; background: #fffbeb; padding: 6px 10px}
-.rag-answer {font-size: 1.05em; margin-bottom: 6px}
-.rag-source {border: 1px solid #e5e7eb; border-radius: 6px; padding: 4px 8px; margin: 4px 0}
-.rag-source summary {cursor: pointer}
-.rag-context {white-space: pre-line; font-size: 0.9em; color: #374151; margin-top: 6px}
-.rag-context mark {background: #fde68a}
-"""
+    "Who is the founder of SoftBank?",
+)
 
 
-def _error(exc: Exception) -> str:
-    """A readable one-line message, never a stack trace."""
-    log.exception("request failed")
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f'<div class="rag-abstain"><b>Error.</b> {html.escape(text)}</div>'
-
-
-def _render(answer: Answer, settings: rag.Settings) -> str:
-    texts = {
-        c.article_id: rag.article_text(c.article_id, settings=settings) for c in answer.citations
-    }
-    return answer_html(answer, texts)
-
-
-def index_summary(settings: rag.Settings) -> str:
-    st = rag.status(settings=settings)
-    return f"**{st.n_articles}** articles · **{st.n_chunks}** chunks"
-
-
-def article_choices(settings: rag.Settings) -> list[tuple[str, str]]:
-    return [
-        (f"{a.title} ({a.n_chunks} chunks)", a.id) for a in rag.status(settings=settings).articles
-    ]
-
-
-def chat(
-    message: str, messages: list[dict], top_k: int, settings: rag.Settings
-) -> Iterator[tuple[list[dict], str]]:
-    """Stream an answer into the chat: partial text first, then the final answer with sources."""
-    messages = list(messages or [])
-    question = (message or "").strip()
-    if not question:
-        yield messages, ""
-        return
-    history = history_pairs(messages)
-    messages += [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
-    yield messages, ""
+def require_gradio():
+    """Import gradio, or fail with one line saying how to install it."""
     try:
-        streamed = ""
-        for item in rag.stream_answer(question, history=history, settings=settings, top_k=top_k):
-            if isinstance(item, Answer):
-                messages[-1] = {"role": "assistant", "content": _render(item, settings)}
-            else:
-                streamed += item
-                messages[-1] = {"role": "assistant", "content": html.escape(streamed)}
-            yield messages, ""
-    except Exception as exc:  # shown to the user as one line
-        messages[-1] = {"role": "assistant", "content": _error(exc)}
-        yield messages, ""
+        import gradio
+    except ImportError:
+        raise RuntimeError(
+            "the browser UI needs gradio, an optional extra: pip install -e '.[ui]'"
+        ) from None
+    return gradio
 
 
-def ask_api(question: str, top_k: int, settings: rag.Settings) -> dict:
-    """For gradio_client: the answer with its citations as JSON."""
-    a = rag.answer(question, settings=settings, top_k=int(top_k))
-    return {
-        "text": a.text,
-        "abstained": a.abstained,
-        "citations": [c.__dict__ for c in a.citations],
-        "standalone_question": a.standalone_question,
-    }
+def _header() -> str:
+    return (
+        '<div class="rag-header"><h1>Ask your articles</h1>'
+        "<p>Answers come only from the indexed articles, each with the passage it was taken "
+        "from. When the articles don't say, neither does the assistant. Runs offline.</p></div>"
+    )
 
 
-def upload(files: list[str] | None, settings: rag.Settings) -> Iterator[str]:
-    """Copy uploads into the data directory and ingest them; one line per file."""
-    files = list(files or [])
-    if not files:
-        yield "Choose files to upload."
-        return
-    if len(files) > MAX_UPLOAD_FILES:
-        yield f"Too many files ({len(files)}); the limit is {MAX_UPLOAD_FILES} at a time."
-        return
-    dest_dir = settings.uploads_path.resolve()
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    lines: list[str] = []
-    accepted: list[Path] = []
-    for f in files:
-        src = Path(f)
-        name = safe_upload_name(src.name)
-        if Path(name).suffix.lower() not in UPLOAD_TYPES:
-            lines.append(f"- ❌ **{html.escape(src.name)}**: unsupported type")
-            continue
-        if src.stat().st_size > MAX_UPLOAD_MB * 1_000_000:
-            lines.append(f"- ❌ **{html.escape(src.name)}**: larger than {MAX_UPLOAD_MB} MB")
-            continue
-        dest = (dest_dir / name).resolve()
-        if dest.parent != dest_dir:  # never outside the uploads folder
-            lines.append(f"- ❌ **{html.escape(src.name)}**: bad file name")
-            continue
-        shutil.copyfile(src, dest)
-        accepted.append(dest)
-    if accepted:
-        yield "\n".join(lines + [f"Ingesting {len(accepted)} file(s)…"])
-        report = rag.ingest(accepted, settings=settings)
-        for r in report.results:
-            name = html.escape(Path(r.source.split("#L")[0]).name)
-            if r.status == "failed":
-                lines.append(f"- ❌ **{name}**: failed — {html.escape(r.error or '')}")
-            else:
-                lines.append(f"- ✅ **{name}**: {r.status} ({r.n_chunks} chunks)")
-    yield "\n".join(lines)
+def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
+    """Build the Gradio Blocks app (not launched). Serve it with ``launch()``, which also
+    applies the style sheet."""
+    gr = require_gradio()
+    service = Service(settings)
+    settings = service.settings
+    stats_html, choices = service.overview()
+    max_mb = f"{settings.max_file_mb:g}"
 
-
-def create_app(settings: rag.Settings | None = None):
-    """Build the Gradio Blocks app (not launched)."""
-    import gradio as gr
-
-    settings = settings or rag.Settings()
-
-    with gr.Blocks(title="Ask your articles") as app:
-        gr.Markdown("## Ask your articles\nAnswers cite the exact passage they come from.")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat")
-                box = gr.Textbox(
-                    placeholder="Ask a question about the articles and press Enter",
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:
+        gr.HTML(_header())
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=420):
+                chatbot = gr.Chatbot(
+                    elem_id="chat",
                     show_label=False,
-                    elem_id="question",
+                    height=620,
+                    latex_delimiters=[],  # "$3 billion ... $15bn" is money, not LaTeX
+                    feedback_options=None,
+                    buttons=["copy"],
+                    placeholder=(
+                        "<div class='rag-placeholder'><b>Ask anything about your articles.</b>"
+                        "<br>Every answer cites its source; open it to see the passage.</div>"
+                    ),
                 )
-                gr.Examples(EXAMPLES, inputs=box, label="Examples")
-                clear = gr.Button("New conversation", size="sm")
-            with gr.Column(scale=1):
-                stats = gr.Markdown(index_summary(settings), elem_id="stats")
-                top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages (top-k)")
-                with gr.Accordion("Add articles", open=True):
+                with gr.Row(elem_id="ask-row"):
+                    question = gr.Textbox(
+                        elem_id="question",
+                        show_label=False,
+                        placeholder="Ask a question and press Enter",
+                        lines=1,
+                        max_lines=4,
+                        scale=8,
+                        autofocus=True,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+                with gr.Row(elem_id="examples"):
+                    gr.HTML('<span class="rag-try">Try:</span>')
+                    example_buttons = [
+                        gr.Button(q, size="sm", variant="secondary", elem_classes="rag-example")
+                        for q in examples
+                    ]
+                    new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
+            with gr.Column(scale=2, min_width=300, elem_id="side"):
+                gr.HTML('<h3 class="rag-panel-title">Index</h3>')
+                stats = gr.HTML(stats_html, elem_id="stats")
+                top_k = gr.Slider(
+                    1,
+                    MAX_TOP_K,
+                    value=min(settings.top_k, MAX_TOP_K),
+                    step=1,
+                    label="Passages per question (top-k)",
+                    elem_id="top-k",
+                )
+                with gr.Accordion("Add articles", open=True, elem_id="add"):
                     files = gr.File(
                         file_count="multiple",
-                        file_types=UPLOAD_TYPES,
-                        label="Upload .txt .md .html .pdf .jsonl",
+                        file_types=list(uploads.ALLOWED_SUFFIXES),
+                        label=(
+                            f".txt .md .html .pdf .jsonl — up to {uploads.MAX_FILES} files, "
+                            f"{max_mb} MB each"
+                        ),
                         elem_id="upload",
+                        height=140,
                     )
-                    upload_result = gr.Markdown(elem_id="upload-result")
-                with gr.Accordion("Remove an article", open=False):
+                    upload_result = gr.HTML(elem_id="upload-result")
+                with gr.Accordion("Remove an article", open=False, elem_id="remove"):
                     article = gr.Dropdown(
-                        choices=article_choices(settings), label="Article", elem_id="article"
+                        choices=choices,
+                        value=None,
+                        label="Article",
+                        elem_id="article",
+                        interactive=True,
                     )
-                    remove = gr.Button("Remove", variant="stop", size="sm")
-                    remove_result = gr.Markdown()
+                    remove = gr.Button("Remove from index", variant="stop", size="sm")
+                    remove_result = gr.HTML(elem_id="remove-result")
 
-        def on_chat(message, messages, k):
-            yield from chat(message, messages, k, settings)
+        pending = gr.State("")
 
-        def on_upload(paths):
-            yield from upload(paths, settings)
+        # ----- chat: take the question from the box, then stream the answer ---------------
+        def take(text: str):
+            return "", text
 
+        def respond(text: str, messages: list, k: float):
+            yield from service.chat(text, messages, k)
+
+        chat_options = dict(
+            show_progress="hidden",
+            concurrency_id="model",
+            concurrency_limit=1,
+            api_visibility="private",
+        )
+        quick = dict(queue=False, api_visibility="private")
+        for trigger in (question.submit, send.click):
+            trigger(take, question, [question, pending], **quick).then(
+                respond, [pending, chatbot, top_k], chatbot, **chat_options
+            )
+        for button, text in zip(example_buttons, examples, strict=True):
+            button.click(lambda t=text: t, None, pending, **quick).then(
+                respond, [pending, chatbot, top_k], chatbot, **chat_options
+            )
+        new_chat.click(lambda: [], None, chatbot, queue=False, api_visibility="private")
+
+        # ----- side panel ----------------------------------------------------------------
         def refresh():
-            return index_summary(settings), gr.update(choices=article_choices(settings))
+            html, options = service.overview()
+            return html, gr.update(choices=options, value=None)
 
-        def on_remove(article_id):
-            if not article_id:
-                return "Choose an article first."
-            removed = rag.delete(article_id, settings=settings)
-            return f"Removed {len(removed)} article(s)."
+        def add(paths, progress=gr.Progress()):  # noqa: B008 (how Gradio injects it)
+            def report(i: int, n: int, name: str) -> None:
+                progress((i, n), desc=f"Indexing {name}" if i < n else "Done")
 
-        box.submit(on_chat, [box, chatbot, top_k], [chatbot, box], api_name=False)
-        clear.click(lambda: [], None, chatbot, api_name=False)
-        files.upload(on_upload, files, upload_result, api_name=False).then(
-            refresh, None, [stats, article], api_name=False
-        )
-        remove.click(on_remove, article, remove_result, api_name=False).then(
-            refresh, None, [stats, article], api_name=False
-        )
-        app.load(refresh, None, [stats, article], api_name=False)
+            return service.upload(paths, report), None
 
-        def ask(question: str, top_k: int = settings.top_k) -> dict:
-            """Answer a question from the articles; returns text, abstained and citations."""
-            return ask_api(question, top_k, settings)
+        files.upload(
+            add, files, [upload_result, files], concurrency_id="model", api_visibility="private"
+        ).then(refresh, None, [stats, article], api_visibility="private")
+        remove.click(
+            service.remove,
+            article,
+            remove_result,
+            concurrency_id="model",
+            api_visibility="private",
+        ).then(refresh, None, [stats, article], api_visibility="private")
+        app.load(refresh, None, [stats, article], api_visibility="private")
 
-        gr.api(ask, api_name="ask")
+        # ----- API for gradio_client -------------------------------------------------------
+        def ask(question: str, top_k: int = 0) -> dict:
+            """Answer a question from the articles. Returns {"text", "abstained", "citations":
+            [{number, title, source, article_id, chunk_id, start, end, quote, score, date}],
+            "standalone_question", "question", "latency_s"}. top_k 0 = the server's default."""
+            try:
+                return service.ask(question, top_k or None)
+            except Exception as exc:
+                log.exception("api ask failed")
+                from ui.service import friendly_error
+
+                raise gr.Error(friendly_error(exc)) from None
+
+        gr.api(ask, api_name="ask", concurrency_id="model", concurrency_limit=1)
     return app
 
 
+def theme():
+    gr = require_gradio()
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
+
+
 def launch(
-    settings: rag.Settings | None = None,
-    *,
+    settings: Settings | None = None,
     host: str = "127.0.0.1",
     port: int = 7860,
     auth: tuple[str, str] | None = None,
+    *,
     block: bool = True,
+    warm_up: bool = True,
+    quiet: bool = False,
 ):
-    """Serve the app; binds to localhost unless told otherwise."""
-    import gradio as gr
-
+    """Serve the app (binds to ``host``, loopback by default). With ``block=False`` returns
+    the running app at once (``app.close()`` stops it). ``warm_up`` loads the models before
+    the first visitor arrives."""
+    require_gradio()
+    settings = settings or Settings()
     app = create_app(settings)
+    if warm_up:
+        _warm_up(settings, quiet)
     app.queue(default_concurrency_limit=1)
     app.launch(
         server_name=host,
         server_port=port,
         auth=auth,
+        auth_message="Log in to ask your articles." if auth else None,
         prevent_thread_lock=not block,
         show_error=False,
-        theme=gr.themes.Soft(),
+        quiet=quiet,
+        ssr_mode=False,
+        max_file_size=f"{settings.max_file_mb:g}mb",
+        footer_links=["api"],
+        theme=theme(),
         css=CSS,
     )
     return app
+
+
+def _warm_up(settings: Settings, quiet: bool) -> None:
+    """Answer one question so the embedder and the language model are loaded up front."""
+    import rag
+
+    if not quiet:
+        print("loading the models…", file=sys.stderr)
+    try:
+        if rag.status(settings).n_chunks:
+            rag.answer(EXAMPLES[0], settings=settings)
+    except Exception:  # the first question will report it properly
+        log.exception("warm-up failed")

@@ -1,93 +1,145 @@
+"""The chat's HTML: untrusted article text is escaped, cited spans are highlighted exactly."""
+
+import doctest
+
 import pytest
 
-from rag.records import Answer, Citation
-from ui.cli import parse_auth
-from ui.render import answer_html, citation_html, highlight, history_pairs, safe_upload_name
+import ui.render
+from rag.records import ABSTAIN_TEXT, Answer, Citation, IngestResult
+from ui.render import (
+    abstention_html,
+    answer_html,
+    assistant_message,
+    citation_html,
+    error_html,
+    highlight_context,
+    history_from_messages,
+    ingest_results_html,
+    pending_html,
+    streaming_html,
+    user_message,
+)
 
 pytestmark = pytest.mark.unit
 
-TEXT = "Intro. SoftBank will pay <b>$3 billion</b> a year. Outro."
+TEXT = "Intro.\n\nSoftBank will pay <b>$3 billion</b> a year.\n\nOutro."
 START = TEXT.index("SoftBank")
-END = TEXT.index(" Outro")
-CITE = Citation(1, "Title <script>", "/a.txt", "art", "chunk", START, END, TEXT[START:END], 0.8)
+END = TEXT.index("\n\nOutro")
+CITE = Citation(
+    1, 'Title <script>alert("t")</script>', "/a.txt", "art", "chunk", START, END,
+    TEXT[START:END], 0.8, date="2025-02-03",
+)  # fmt: skip
 
 
-def test_article_text_is_escaped_everywhere():
+def test_docstring_examples():
+    assert doctest.testmod(ui.render).failed == 0
+
+
+def test_article_text_title_and_quote_are_escaped():
     out = citation_html(CITE, TEXT)
     assert "<script>" not in out and "<b>$3" not in out
-    assert "&lt;b&gt;$3 billion&lt;/b&gt;" in out
+    assert "&lt;script&gt;" in out and "&lt;b&gt;$3 billion&lt;/b&gt;" in out
 
 
 def test_the_cited_span_is_highlighted_in_its_context():
     out = citation_html(CITE, TEXT)
-    assert (
-        "Intro. <mark>SoftBank will pay &lt;b&gt;$3 billion&lt;/b&gt; a year.</mark> Outro." in out
-    )
+    assert "Intro.<br><mark>SoftBank will pay &lt;b&gt;$3 billion&lt;/b&gt; a year.</mark>" in out
+    assert "<br>Outro.</div></details>" in out
+    assert "characters 8–51" in out and "2025-02-03" in out
 
 
 def test_highlight_marks_exactly_the_offsets():
-    text = "x" * 500 + "QUOTE" + "y" * 500
-    out = highlight(text, 500, 505, context=10)
-    assert out == "…" + "x" * 10 + "<mark>QUOTE</mark>" + "y" * 10 + "…"
+    text = "x " * 250 + "QUOTE" + " y" * 250
+    out = highlight_context(text, 500, 505, context=10)
+    assert out == "…" + "x " * 5 + "<mark>QUOTE</mark>" + " y" * 5 + "…"
+    # a cut through a word moves to the word's edge
+    assert highlight_context("aaaa bbbb QUOTE cccc dddd", 10, 15, context=7) == (
+        "…bbbb <mark>QUOTE</mark> cccc…"
+    )
+
+
+def test_highlight_clamps_bad_offsets():
+    assert highlight_context("abc", -5, 99) == "<mark>abc</mark>"
+    assert highlight_context("abc", 2, 1) == "a<mark>b</mark>c"
+
+
+def test_a_changed_article_falls_back_to_the_quote_or_no_context():
+    moved = "New intro. " + TEXT
+    assert "<mark>SoftBank will pay" in citation_html(CITE, moved)
+    out = citation_html(CITE, "a different article")
+    assert "<details" not in out and "<blockquote" in out
+    assert "<details" not in citation_html(CITE, None)
+
+
+def test_sources_link_only_to_web_addresses():
+    web = Citation(1, "T", "https://example.com/x?a=1&b=<2>", "a", "c", 0, 1, "q", 1.0)
+    assert 'href="https://example.com/x?a=1&amp;b=&lt;2&gt;"' in citation_html(web)
+    evil = Citation(1, "T", 'javascript:alert("x")', "a", "c", 0, 1, "q", 1.0)
+    assert "href" not in citation_html(evil)
+
+
+def test_no_html_made_here_contains_a_newline():
+    """A blank line would end the Markdown HTML block and show the rest as raw text."""
+    answer = Answer("q", "$3 billion\n\n[1]", citations=[CITE])
+    fragments = [
+        answer_html(answer, {"art": TEXT}),
+        abstention_html(),
+        error_html("bad\n\nthing"),
+        pending_html(),
+        streaming_html("a\n\nb"),
+        user_message("line one\n\nline two")["content"],
+        ingest_results_html([("a\nb.txt", IngestResult("a", "failed", error="x\n\ny"))]),
+    ]
+    assert all("\n" not in f for f in fragments)
 
 
 def test_abstention_is_distinct_from_an_answer():
-    abstain = answer_html(Answer("q", "The articles don't say.", abstained=True), {})
+    abstain = answer_html(Answer("q", ABSTAIN_TEXT, abstained=True))
     answer = answer_html(Answer("q", "$3 billion [1]", citations=[CITE]), {"art": TEXT})
-    assert "Not in the articles" in abstain and "Sources" not in abstain
-    assert "Not in the articles" not in answer and "Sources" in answer and "[1]" in answer
+    assert "Not in the articles" in abstain and "rag-abstain" in abstain
+    assert "rag-source" not in abstain
+    assert "Not in the articles" not in answer and "rag-abstain" not in answer
+    assert '<sup class="rag-ref">[1]</sup>' in answer and "rag-source" in answer
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["../../etc/passwd", "..\\..\\win.ini", "/abs/path.txt", "..", ".hidden", "a/../../b.md"],
-)
-def test_upload_names_cannot_escape(name):
-    safe = safe_upload_name(name)
-    assert "/" not in safe and "\\" not in safe and not safe.startswith(".") and safe
+def test_answer_text_is_escaped():
+    out = answer_html(Answer("q", '<img src=x onerror="alert(1)"> [1]', citations=[CITE]))
+    assert "<img" not in out and "&lt;img" in out
 
 
-def test_history_pairs_strip_html():
-    msgs = [
-        {"role": "user", "content": "Q?"},
-        {"role": "assistant", "content": '<div class="rag-answer">$3 billion [1]</div>'},
+def test_history_keeps_question_answer_pairs_in_gradio_6_format():
+    """Gradio 6 hands messages back with content as a list of text blocks."""
+
+    def blocks(message):
+        return {**message, "content": [{"type": "text", "text": message["content"]}]}
+
+    final = answer_html(Answer("q", "$3 billion (£2.4bn) [1]", citations=[CITE]), {"art": TEXT})
+    messages = [
+        user_message("How much does SoftBank pay <OpenAI>?"),
+        assistant_message(final),
+        user_message("Capital of Mars?"),
+        assistant_message(abstention_html()),
+        user_message("Will this fail?"),
+        assistant_message(error_html("boom")),
+        user_message("Pending?"),
+        assistant_message(pending_html()),
     ]
-    assert history_pairs(msgs) == [("Q?", " $3 billion [1] ")]
+    assert history_from_messages([blocks(m) for m in messages]) == [
+        ("How much does SoftBank pay <OpenAI>?", "$3 billion (£2.4bn) [1]"),
+        ("Capital of Mars?", ABSTAIN_TEXT),
+    ]
+    assert history_from_messages(None) == []
 
 
-def test_auth_flag():
-    assert parse_auth("ann:pw") == ("ann", "pw")
-    with pytest.raises(ValueError, match="USER:PASSWORD"):
-        parse_auth("ann")
-
-
-def test_create_app_builds_without_launching(fake_embedder, scripted_llm, settings):
-    from ui.app import create_app
-
-    app = create_app(settings)
-    assert app.title == "Ask your articles"
-
-
-def test_chat_streams_then_shows_the_final_answer(
-    fake_embedder, scripted_llm, settings, corpus_copy
-):
-    import rag
-    from ui.app import chat
-
-    rag.ingest(corpus_copy, settings=settings)
-    scripted_llm.reply = "$3 billion"
-    steps = list(
-        chat(
-            "How much does SoftBank pay OpenAI?", [], 4, settings.with_overrides(min_relevance=0.0)
-        )
+def test_ingest_results_show_status_and_reason():
+    out = ingest_results_html(
+        [
+            ("a.txt", IngestResult("/u/a.txt", "added", 3, "A <title>")),
+            ("b.md", IngestResult("/u/b.md", "unchanged", 2, "B")),
+            ("c.pdf", IngestResult("/u/c.pdf", "failed", error="c.pdf: no text <layer>")),
+        ],
+        summary="3 file(s)",
     )
-    final = steps[-1][0][-1]["content"]
-    assert "$3 billion" in final and "<mark>" in final and "Sources" in final
-    assert len(steps) >= 3
-
-
-def test_errors_are_one_readable_line(settings, fake_embedder, scripted_llm):
-    from ui.app import chat
-
-    messages, _ = list(chat("x" * 5000, [], 4, settings))[-1]
-    assert "Error." in messages[-1]["content"] and "Traceback" not in messages[-1]["content"]
+    assert "rag-added" in out and "3 chunks" in out and "A &lt;title&gt;" in out
+    assert "unchanged (already indexed)" in out
+    assert "rag-failed" in out and "c.pdf: no text &lt;layer&gt;" in out

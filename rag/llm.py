@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
+from rag.copying import CopyConstraint, SourceTokens, source_tokens
+
 DEFAULT_STOP = ("\n",)
 
 
@@ -21,12 +23,33 @@ class Completion:
     completion_tokens: int
 
 
+@dataclass
+class GenerationStats:
+    """Filled in by ``stream`` as it runs.
+
+    ``copy_prob``: with ``copy_from``, the probability the model gave, before any masking,
+    to starting its answer with words of the sources; a low value means it wanted to write
+    something else (often: the sources do not hold the answer).
+    """
+
+    copy_prob: float | None = None
+    completion_tokens: int = 0
+
+
 class Generator(Protocol):
     """What the pipeline needs from a language model (the real one or a test fake)."""
 
     def stream(
-        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
-    ) -> Iterator[str]: ...
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 32,
+        stop: Sequence[str] = DEFAULT_STOP,
+        copy_from: Sequence[str] | None = None,
+        stats: GenerationStats | None = None,
+    ) -> Iterator[str]:
+        """Yield the completion's text; with ``copy_from``, only a run of their words."""
+        ...
 
     def complete(
         self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
@@ -88,11 +111,54 @@ class LlamaCppGenerator(Runnable[str, str]):
             "lower top_k or chunk_size, or raise RAG_N_CTX"
         )
 
+    def _copy_processor(self, sources: Sequence[str], stats: GenerationStats):
+        """A llama.cpp logits processor that masks every token but those of CopyConstraint."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        llama = self.llama
+        stop_ids = llama.tokenize(b"\n", add_bos=False, special=False)
+        constraint = CopyConstraint(
+            [self._source_tokens(text) for text in sources if text.strip()], stop=stop_ids[-1]
+        )
+        prompt_len: list[int] = []
+
+        def process(input_ids, scores):
+            if not prompt_len:
+                prompt_len.append(len(input_ids))
+            allowed = constraint.allowed([int(t) for t in input_ids[prompt_len[0] :]])
+            if not allowed:
+                allowed = {constraint.stop}
+            ids = np.fromiter(allowed, dtype=np.int64)
+            if stats.copy_prob is None:
+                top = float(scores.max())
+                mass = np.exp(scores - top)
+                stats.copy_prob = float(mass[ids].sum() / mass.sum())
+            masked = np.full_like(scores, -np.inf)
+            masked[ids] = scores[ids]
+            return masked
+
+        return LogitsProcessorList([process])
+
+    def _source_tokens(self, text: str) -> SourceTokens:
+        llama = self.llama
+        ids = llama.tokenize((" " + " ".join(text.split())).encode("utf-8"), add_bos=False)
+        pieces = [llama.detokenize([t]).decode("utf-8", errors="replace") for t in ids]
+        return source_tokens(ids, pieces)
+
     def stream(
-        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 32,
+        stop: Sequence[str] = DEFAULT_STOP,
+        copy_from: Sequence[str] | None = None,
+        stats: GenerationStats | None = None,
     ) -> Iterator[str]:
+        stats = stats if stats is not None else GenerationStats()
         with self._lock:
             prompt = self._fit(prompt, max_tokens)
+            processor = self._copy_processor(copy_from, stats) if copy_from else None
             for part in self.llama.create_completion(
                 prompt,
                 max_tokens=max_tokens,
@@ -101,8 +167,10 @@ class LlamaCppGenerator(Runnable[str, str]):
                 repeat_penalty=1.0,
                 stop=list(stop),
                 stream=True,
+                logits_processor=processor,
             ):
                 text = part["choices"][0]["text"]
+                stats.completion_tokens += 1
                 if text:
                     yield text
 

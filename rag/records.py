@@ -109,6 +109,7 @@ class Answer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    copy_prob: float | None = None  # see rag.llm.GenerationStats
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     min_relevance: float = Field(
         0.25, ge=-1.0, le=1.0, description="Below this cosine similarity, abstain."
     )
+    min_copy_prob: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Abstain when the model gives less than this probability to answering "
+        "with words of the evidence.",
+    )
 
     @field_validator("home", mode="after")
     @classmethod

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from langchain_core.embeddings import Embeddings
 
-from rag.llm import DEFAULT_STOP, Completion
+from rag.llm import DEFAULT_STOP, Completion, GenerationStats
 
 _WORD = re.compile(r"[a-z0-9$]+")
 
@@ -43,11 +43,17 @@ class HashEmbedder(Embeddings):
 
 
 class ScriptedLLM:
-    """Answers from a script: a function of the prompt, or a fixed reply. Records prompts."""
+    """Answers from a script: a function of the prompt, or a fixed reply. Records prompts.
 
-    def __init__(self, reply: str | Callable[[str], str] = "unknown"):
+    It does not restrict itself to ``copy_from`` (the pipeline's grounding must catch
+    that); ``copy_prob`` is what it reports as its wish to copy.
+    """
+
+    def __init__(self, reply: str | Callable[[str], str] = "unknown", copy_prob: float = 1.0):
         self.reply = reply
+        self.copy_prob = copy_prob
         self.prompts: list[str] = []
+        self.copy_from: list[Sequence[str] | None] = []
 
     def _text(self, prompt: str, stop: Sequence[str]) -> str:
         self.prompts.append(prompt)
@@ -58,10 +64,22 @@ class ScriptedLLM:
         return text
 
     def stream(
-        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 32,
+        stop: Sequence[str] = DEFAULT_STOP,
+        copy_from: Sequence[str] | None = None,
+        stats: GenerationStats | None = None,
     ) -> Iterator[str]:
         text = self._text(prompt, stop)
-        yield from re.findall(r"\S+\s*|\s+", text)
+        self.copy_from.append(copy_from)
+        stats = stats if stats is not None else GenerationStats()
+        if copy_from:
+            stats.copy_prob = self.copy_prob
+        for piece in re.findall(r"\S+\s*|\s+", text):
+            stats.completion_tokens += 1
+            yield piece
 
     def complete(
         self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP

@@ -100,6 +100,7 @@ def score_row(question: Question, answer, retrieved: list | None = None) -> dict
         "latency_s": round(float(answer.latency_s), 4),
         "prompt_tokens": int(answer.prompt_tokens),
         "completion_tokens": int(answer.completion_tokens),
+        "copy_prob": None if answer.copy_prob is None else round(answer.copy_prob, 4),
     }
 
 

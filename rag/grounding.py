@@ -11,9 +11,7 @@ from dataclasses import dataclass
 
 _WORD = re.compile(r"\w+(?:[.,']\w+)*|[$£€%]", re.UNICODE)
 _ARTICLES = frozenset({"a", "an", "the"})
-_FILLER = _ARTICLES | frozenset(
-    "in on at of to by for from with and or as is was be it its".split()
-)
+FILLER = _ARTICLES | frozenset("in on at of to by for from with and or as is was be it its".split())
 _EDGE_JUNK = " \t\n.,;:!?\"'()[]“”‘’"
 
 
@@ -83,7 +81,7 @@ def best_span(answer: str, passage: str, max_extra: int = 2) -> Span | None:
             score = _f1(window, target)
             if score > 0 and (best is None or score > best.overlap + 1e-9):
                 best = Span(tokens[i][1], tokens[j][2], score)
-    if best is None or all(w in _FILLER for w, s, _ in tokens if best.start <= s < best.end):
+    if best is None or all(w in FILLER for w, s, _ in tokens if best.start <= s < best.end):
         return None
     # Keep brackets balanced: "$3 billion (£2.4bn)" rather than "$3 billion (£2.4bn".
     text = passage[best.start : best.end]

@@ -3,7 +3,8 @@
 Measured on SQuAD v2 (80 answerable questions, oracle paragraph, best sentence only):
 examples that always answer gave F1 0.43; adding an "unknown" example gave 0.33, because
 the 270M model then says "unknown" to answerable questions too. Abstention is decided
-after generation instead (retrieval similarity and grounding, see ``rag.pipeline``).
+outside the prompt instead: retrieval similarity, and the model's probability of copying
+from the source (see ``rag.copying`` and ``rag.pipeline``).
 
 The examples are invented and generic; the sources are framed as quoted data, and the
 model's reply is later mapped back onto the sources (see ``rag.grounding``), so text

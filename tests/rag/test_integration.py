@@ -79,3 +79,21 @@ def test_cli_ask_json(indexed, capsys):
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert "$3 billion" in out["text"] and out["citations"][0]["quote"]
+
+
+def test_copy_only_decoding_writes_words_of_the_source(indexed):
+    from rag.llm import GenerationStats
+    from rag.prompts import answer_prompt
+
+    llm = models.load_llm(indexed)
+    source = "The Harbour Bridge in Northbay opened in 1932 after eight years of work."
+    stats = GenerationStats()
+    text = "".join(
+        llm.stream(
+            answer_prompt("When did the Harbour Bridge open?", [source]),
+            copy_from=[source],
+            stats=stats,
+        )
+    ).strip()
+    assert text and text in source, text
+    assert 0.0 < stats.copy_prob <= 1.0 and stats.completion_tokens >= 1

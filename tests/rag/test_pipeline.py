@@ -121,3 +121,26 @@ def test_last_user_question_from_message_dicts():
     history = [{"role": "user", "content": "A?"}, {"role": "assistant", "content": "B"}]
     assert last_user_question(history) == "A?"
     assert last_user_question([]) is None
+
+
+def test_the_model_is_told_to_copy_from_the_evidence(assistant):
+    assistant.llm.reply = "1998"
+    assistant.answer("When did Ada Brown open the bakery?")
+    assert assistant.llm.copy_from[-1] == ["Its owner, Ada Brown, opened it in 1998."]
+
+
+def test_low_copy_probability_abstains_before_showing_words(assistant):
+    assistant.llm.reply = "1,000 people"
+    assistant.llm.copy_prob = assistant.settings.min_copy_prob / 2
+    items = list(assistant.stream_answer("How many people will the venture hire?"))
+    final = items[-1]
+    assert final.abstained and final.citations == []
+    assert final.copy_prob == pytest.approx(assistant.settings.min_copy_prob / 2)
+    assert items[:-1] == [ABSTAIN_TEXT]  # no word of the unsure answer was streamed
+
+
+def test_copy_probability_at_the_threshold_answers(assistant):
+    assistant.llm.reply = "1,000 people"
+    assistant.llm.copy_prob = assistant.settings.min_copy_prob
+    a = assistant.answer("How many people will the venture hire?")
+    assert not a.abstained and a.copy_prob == assistant.settings.min_copy_prob

@@ -69,6 +69,7 @@ ROW_KEYS = {
     "latency_s",
     "prompt_tokens",
     "completion_tokens",
+    "copy_prob",
 }
 SUMMARY_KEYS = {
     "n",

@@ -33,6 +33,7 @@ class GenerationStats:
     """
 
     copy_prob: float | None = None
+    prompt_tokens: int = 0
     completion_tokens: int = 0
 
 
@@ -54,8 +55,6 @@ class Generator(Protocol):
     def complete(
         self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
     ) -> Completion: ...
-
-    def count_tokens(self, text: str) -> int: ...
 
 
 class LlamaCppGenerator(Runnable[str, str]):
@@ -97,15 +96,13 @@ class LlamaCppGenerator(Runnable[str, str]):
                 self._llama.close()
                 self._llama = None
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-
-    def _fit(self, prompt: str, max_tokens: int) -> str:
-        """The prompt itself, or a one-line error when it would overflow the context window."""
+    def _fit(self, prompt: str, max_tokens: int) -> int:
+        """The prompt's length in tokens, or a one-line error when it would overflow the
+        context window."""
         budget = self.n_ctx - max_tokens - 8
         tokens = self.llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
         if len(tokens) <= budget:
-            return prompt
+            return len(tokens)
         raise ValueError(
             f"prompt of {len(tokens)} tokens does not fit n_ctx={self.n_ctx}; "
             "lower top_k or chunk_size, or raise RAG_N_CTX"
@@ -157,7 +154,7 @@ class LlamaCppGenerator(Runnable[str, str]):
     ) -> Iterator[str]:
         stats = stats if stats is not None else GenerationStats()
         with self._lock:
-            prompt = self._fit(prompt, max_tokens)
+            stats.prompt_tokens = self._fit(prompt, max_tokens)
             processor = self._copy_processor(copy_from, stats) if copy_from else None
             for part in self.llama.create_completion(
                 prompt,
@@ -178,7 +175,7 @@ class LlamaCppGenerator(Runnable[str, str]):
         self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
     ) -> Completion:
         with self._lock:
-            prompt = self._fit(prompt, max_tokens)
+            self._fit(prompt, max_tokens)
             out = self.llama.create_completion(
                 prompt,
                 max_tokens=max_tokens,

@@ -103,16 +103,11 @@ def resolve_follow_up(previous: str, question: str) -> str:
 
 
 _NUMBER = re.compile(r"\d")
-_SHAPES = [
-    (
-        re.compile(
-            r"^(how (many|much|long|old|far|large|big|tall|often)|what (year|percentage|"
-            r"number|amount)|in what year|when)\b",
-            re.IGNORECASE,
-        ),
-        _NUMBER,
-    ),
-]
+_ASKS_NUMBER = re.compile(
+    r"^(how (many|much|long|old|far|large|big|tall|often)|what (year|percentage|"
+    r"number|amount)|in what year|when)\b",
+    re.IGNORECASE,
+)
 ANSWER_SHAPE_BONUS = 0.2
 # Best sentence holds a gold answer for 68.0% of 200 SQuAD dev questions at 1.0, 65.5% at 0.5.
 LEXICAL_WEIGHT = 1.0
@@ -126,10 +121,7 @@ def expected_answer_shape(question: str) -> re.Pattern | None:
     >>> expected_answer_shape("Why did it close?") is None
     True
     """
-    for asks, shape in _SHAPES:
-        if asks.search(question.strip()):
-            return shape
-    return None
+    return _NUMBER if _ASKS_NUMBER.search(question.strip()) else None
 
 
 def weighted_overlap(question: str, sentences: list[str]) -> list[float]:
@@ -290,7 +282,7 @@ class Assistant:
                     break  # known before the first word is shown
                 pieces.append(piece)
                 yield piece
-            answer.prompt_tokens = self.llm.count_tokens(prompt)
+            answer.prompt_tokens = stats.prompt_tokens
             answer.completion_tokens = stats.completion_tokens
             answer.copy_prob = stats.copy_prob
             if self._unsure(stats):

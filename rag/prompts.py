@@ -39,18 +39,6 @@ Answer: local families
 
 """
 
-REWRITE_PREFIX = """Rewrite the follow-up as a question that makes sense on its own.
-
-Previous question: Who runs the Acme factory in Leeds?
-Follow-up: How many people does it employ?
-Standalone: How many people does the Acme factory in Leeds employ?
-
-Previous question: When did Maria Lopez join the bank?
-Follow-up: What did she do before that?
-Standalone: What did Maria Lopez do before she joined the bank?
-
-"""
-
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
@@ -64,18 +52,6 @@ def answer_prompt(question: str, evidence: Sequence[str]) -> str:
     """
     sources = "\n".join(f"[{i}] {_one_line(s)}" for i, s in enumerate(evidence, 1))
     return f"{ANSWER_PREFIX}Sources:\n{sources}\nQuestion: {_one_line(question)}\nAnswer:"
-
-
-def rewrite_prompt(previous_question: str, follow_up: str) -> str:
-    """The prompt that turns a follow-up into a standalone question.
-
-    >>> rewrite_prompt("Who is Ann?", "Where does she live?").splitlines()[-1]
-    'Standalone:'
-    """
-    return (
-        f"{REWRITE_PREFIX}Previous question: {_one_line(previous_question)}\n"
-        f"Follow-up: {_one_line(follow_up)}\nStandalone:"
-    )
 
 
 def is_unknown(reply: str) -> bool:

@@ -75,6 +75,7 @@ class ScriptedLLM:
         text = self._text(prompt, stop)
         self.copy_from.append(copy_from)
         stats = stats if stats is not None else GenerationStats()
+        stats.prompt_tokens = self.count_tokens(prompt)
         if copy_from:
             stats.copy_prob = self.copy_prob
         for piece in re.findall(r"\S+\s*|\s+", text):

@@ -40,6 +40,13 @@ def register(sub) -> None:
     add_settings_arguments(de)
     de.set_defaults(func=cmd_delete)
 
+    doc = sub.add_parser(
+        "doctor",
+        help="Check the install: load both models and answer one question, in a child process.",
+    )
+    add_settings_arguments(doc)
+    doc.set_defaults(func=cmd_doctor)
+
 
 def format_answer(answer) -> str:
     """Human-readable answer with its numbered sources and quoted passages."""
@@ -100,3 +107,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
     for info in removed:
         print(f"removed: {info.title} ({info.n_chunks} chunks) {info.source}")
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from rag import doctor
+
+    return doctor.run(settings_from(args))

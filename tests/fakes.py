@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from langchain_core.embeddings import Embeddings
 
-from rag.llm import DEFAULT_STOP, Completion, GenerationStats
+from rag.core.llm import DEFAULT_STOP, Completion, GenerationStats
 
 _WORD = re.compile(r"[a-z0-9$]+")
 

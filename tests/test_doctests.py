@@ -6,14 +6,16 @@ import importlib
 import pytest
 
 MODULES = [
-    "rag.records",
-    "rag.settings",
-    "rag.grounding",
-    "rag.prompts",
-    "rag.retrieval",
-    "rag.pipeline",
-    "ingest.cleaning",
-    "ingest.chunking",
+    "rag.core.records",
+    "rag.core.text",
+    "rag.core.llama_check",
+    "rag.core.settings",
+    "rag.core.grounding",
+    "rag.core.prompts",
+    "rag.core.retrieval",
+    "rag.core.pipeline",
+    "rag.ingestion.cleaning",
+    "rag.ingestion.chunking",
 ]
 
 

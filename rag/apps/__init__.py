@@ -1,0 +1,1 @@
+"""The applications on top of the core and ingestion: Python API, CLI, evaluation, UI."""

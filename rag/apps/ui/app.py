@@ -1,0 +1,240 @@
+"""The browser chat: ``create_app()`` builds the Gradio app, ``launch()`` serves it.
+
+>>> app = create_app(Settings(home="/tmp/rag-demo"))   # doctest: +SKIP
+>>> launch(Settings(), host="127.0.0.1", port=7860)      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from rag.apps.ui import uploads
+from rag.apps.ui.service import MAX_TOP_K, Service
+from rag.apps.ui.style import CSS
+from rag.core.settings import Settings
+
+log = logging.getLogger("ui")
+
+TITLE = "Ask your articles"
+EXAMPLES = (
+    "How much does SoftBank pay OpenAI?",
+    "How many people will SB OpenAI Japan hire?",
+    "Who is the founder of SoftBank?",
+)
+
+
+def require_gradio():
+    """Import gradio, or fail with one line saying how to install it."""
+    try:
+        import gradio
+    except ImportError:
+        raise RuntimeError(
+            "the browser UI needs gradio, an optional extra: pip install -e '.[ui]'"
+        ) from None
+    return gradio
+
+
+def _header() -> str:
+    return (
+        '<div class="rag-header"><h1>Ask your articles</h1>'
+        "<p>Answers come only from the indexed articles, each with the passage it was taken "
+        "from. When the articles don't say, neither does the assistant. Runs offline.</p></div>"
+    )
+
+
+def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
+    """Build the Gradio Blocks app (not launched). Serve it with ``launch()``, which also
+    applies the style sheet."""
+    gr = require_gradio()
+    service = Service(settings)
+    settings = service.settings
+    stats_html, choices = service.overview()
+    max_mb = f"{settings.max_file_mb:g}"
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:
+        gr.HTML(_header())
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=420):
+                chatbot = gr.Chatbot(
+                    elem_id="chat",
+                    show_label=False,
+                    height=620,
+                    latex_delimiters=[],  # "$3 billion ... $15bn" is money, not LaTeX
+                    feedback_options=None,
+                    buttons=["copy"],
+                    placeholder=(
+                        "<div class='rag-placeholder'><b>Ask anything about your articles.</b>"
+                        "<br>Every answer cites its source; open it to see the passage.</div>"
+                    ),
+                )
+                with gr.Row(elem_id="ask-row"):
+                    question = gr.Textbox(
+                        elem_id="question",
+                        show_label=False,
+                        placeholder="Ask a question and press Enter",
+                        lines=1,
+                        max_lines=4,
+                        scale=8,
+                        autofocus=True,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+                with gr.Row(elem_id="examples"):
+                    gr.HTML('<span class="rag-try">Try:</span>')
+                    example_buttons = [
+                        gr.Button(q, size="sm", variant="secondary", elem_classes="rag-example")
+                        for q in examples
+                    ]
+                    new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
+            with gr.Column(scale=2, min_width=300, elem_id="side"):
+                gr.HTML('<h3 class="rag-panel-title">Index</h3>')
+                stats = gr.HTML(stats_html, elem_id="stats")
+                top_k = gr.Slider(
+                    1,
+                    MAX_TOP_K,
+                    value=min(settings.top_k, MAX_TOP_K),
+                    step=1,
+                    label="Passages per question (top-k)",
+                    elem_id="top-k",
+                )
+                with gr.Accordion("Add articles", open=True, elem_id="add"):
+                    files = gr.File(
+                        file_count="multiple",
+                        file_types=list(uploads.ALLOWED_SUFFIXES),
+                        label=(
+                            f".txt .md .html .pdf .jsonl — up to {uploads.MAX_FILES} files, "
+                            f"{max_mb} MB each"
+                        ),
+                        elem_id="upload",
+                        height=140,
+                    )
+                    upload_result = gr.HTML(elem_id="upload-result")
+                with gr.Accordion("Remove an article", open=False, elem_id="remove"):
+                    article = gr.Dropdown(
+                        choices=choices,
+                        value=None,
+                        label="Article",
+                        elem_id="article",
+                        interactive=True,
+                    )
+                    remove = gr.Button("Remove from index", variant="stop", size="sm")
+                    remove_result = gr.HTML(elem_id="remove-result")
+
+        pending = gr.State("")
+
+        # ----- chat: take the question from the box, then stream the answer ---------------
+        def take(text: str):
+            return "", text
+
+        def respond(text: str, messages: list, k: float):
+            yield from service.chat(text, messages, k)
+
+        chat_options = dict(
+            show_progress="hidden",
+            concurrency_id="model",
+            concurrency_limit=1,
+            api_visibility="private",
+        )
+        quick = dict(queue=False, api_visibility="private")
+        for trigger in (question.submit, send.click):
+            trigger(take, question, [question, pending], **quick).then(
+                respond, [pending, chatbot, top_k], chatbot, **chat_options
+            )
+        for button, text in zip(example_buttons, examples, strict=True):
+            button.click(lambda t=text: t, None, pending, **quick).then(
+                respond, [pending, chatbot, top_k], chatbot, **chat_options
+            )
+        new_chat.click(lambda: [], None, chatbot, queue=False, api_visibility="private")
+
+        # ----- side panel ----------------------------------------------------------------
+        def refresh():
+            html, options = service.overview()
+            return html, gr.update(choices=options, value=None)
+
+        def add(paths, progress=gr.Progress()):  # noqa: B008 (how Gradio injects it)
+            def report(i: int, n: int, name: str) -> None:
+                progress((i, n), desc=f"Indexing {name}" if i < n else "Done")
+
+            return service.upload(paths, report), None
+
+        files.upload(
+            add, files, [upload_result, files], concurrency_id="model", api_visibility="private"
+        ).then(refresh, None, [stats, article], api_visibility="private")
+        remove.click(
+            service.remove,
+            article,
+            remove_result,
+            concurrency_id="model",
+            api_visibility="private",
+        ).then(refresh, None, [stats, article], api_visibility="private")
+        app.load(refresh, None, [stats, article], api_visibility="private")
+
+        # ----- API for gradio_client -------------------------------------------------------
+        def ask(question: str, top_k: int = 0) -> dict:
+            """Answer a question from the articles. Returns {"text", "abstained", "citations":
+            [{number, title, source, article_id, chunk_id, start, end, quote, score, date}],
+            "standalone_question", "question", "latency_s"}. top_k 0 = the server's default."""
+            try:
+                return service.ask(question, top_k or None)
+            except Exception as exc:
+                log.exception("api ask failed")
+                from rag.apps.ui.service import friendly_error
+
+                raise gr.Error(friendly_error(exc)) from None
+
+        gr.api(ask, api_name="ask", concurrency_id="model", concurrency_limit=1)
+    return app
+
+
+def theme():
+    gr = require_gradio()
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
+
+
+def launch(
+    settings: Settings | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+    *,
+    block: bool = True,
+    warm_up: bool = True,
+    quiet: bool = False,
+):
+    """Serve the app (binds to ``host``, loopback by default). With ``block=False`` returns
+    the running app at once (``app.close()`` stops it). ``warm_up`` loads the models before
+    the first visitor arrives."""
+    require_gradio()
+    settings = settings or Settings()
+    app = create_app(settings)
+    if warm_up:
+        _warm_up(settings, quiet)
+    app.queue(default_concurrency_limit=1)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        auth_message="Log in to ask your articles." if auth else None,
+        prevent_thread_lock=not block,
+        show_error=False,
+        quiet=quiet,
+        ssr_mode=False,
+        max_file_size=f"{settings.max_file_mb:g}mb",
+        footer_links=["api"],
+        theme=theme(),
+        css=CSS,
+    )
+    return app
+
+
+def _warm_up(settings: Settings, quiet: bool) -> None:
+    """Answer one question so the embedder and the language model are loaded up front."""
+    from rag.apps import api
+
+    if not quiet:
+        print("loading the models…", file=sys.stderr)
+    try:
+        if api.status(settings).n_chunks:
+            api.answer(EXAMPLES[0], settings=settings)
+    except Exception:  # the first question will report it properly
+        log.exception("warm-up failed")

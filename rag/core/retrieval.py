@@ -1,0 +1,118 @@
+"""Retrievers: dense (Chroma), lexical (BM25) and their reciprocal-rank fusion."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from functools import cached_property
+
+from rag.core.records import Passage
+from rag.core.store import ChromaStore, chunk_from, passage_from
+from rag.core.text import tokenize
+
+
+class ChromaRetriever:
+    """Dense retrieval: cosine similarity of normalised embeddings, via langchain-chroma."""
+
+    def __init__(self, store: ChromaStore, embedder):
+        self.store = store
+        self.embedder = embedder
+
+    @cached_property
+    def vectorstore(self):
+        from langchain_chroma import Chroma
+
+        return Chroma(
+            client=self.store.client,
+            collection_name=self.store.name,
+            embedding_function=self.embedder,
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+
+    def retrieve(self, query: str, k: int) -> list[Passage]:
+        total = self.store.count_chunks()
+        if total == 0:
+            return []
+        embedding = self.embedder.embed_query(query)
+        hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
+            embedding, k=min(k, total)
+        )
+        passages = []
+        for rank, (doc, distance) in enumerate(hits):
+            meta = dict(doc.metadata)
+            chunk_id = doc.id or meta.get("chunk_id", "")
+            passages.append(
+                passage_from(chunk_from(chunk_id, doc.page_content, meta), meta, 1 - distance, rank)
+            )
+        return passages
+
+
+class BM25Retriever:
+    """Lexical retrieval over all chunks; the index is rebuilt when the store changes."""
+
+    def __init__(self, store: ChromaStore):
+        self.store = store
+        self._lock = threading.Lock()
+        self._revision: str | None = None
+        self._index = None
+        self._entries: list = []
+
+    def _ensure_index(self) -> None:
+        revision = self.store.revision()
+        if revision == self._revision:
+            return
+        from rank_bm25 import BM25Okapi
+
+        entries = self.store.all_chunks()
+        corpus = [tokenize(f"{meta.get('title', '')} {chunk.text}") for chunk, meta in entries]
+        self._index = BM25Okapi(corpus) if entries else None
+        self._entries = entries
+        self._revision = revision
+
+    def retrieve(self, query: str, k: int) -> list[Passage]:
+        with self._lock:
+            self._ensure_index()
+            if self._index is None:
+                return []
+            scores = self._index.get_scores(tokenize(query))
+            order = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)[:k]
+            return [
+                passage_from(self._entries[i][0], self._entries[i][1], float(scores[i]), rank)
+                for rank, i in enumerate(order)
+                if scores[i] > 0
+            ]
+
+
+def reciprocal_rank_fusion(rankings: list[list[Passage]], k: int, c: int = 60) -> list[Passage]:
+    """Fuse ranked lists: score(d) = sum 1/(c + rank). Keeps the first list's passage records.
+
+    >>> from rag.core.records import Chunk
+    >>> def p(cid, rank): return Passage(Chunk(cid, "a", "", 0, 0, 0), "", "", None, 0.0, rank)
+    >>> [x.chunk.id for x in reciprocal_rank_fusion([[p("x", 0), p("y", 1)], [p("y", 0)]], 2)]
+    ['y', 'x']
+    """
+    fused: dict[str, float] = {}
+    first: dict[str, Passage] = {}
+    for ranking in rankings:
+        for passage in ranking:
+            cid = passage.chunk.id
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (c + passage.rank + 1)
+            first.setdefault(cid, passage)
+    order = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:k]
+    return [replace(first[cid], rank=rank) for rank, cid in enumerate(order)]
+
+
+class HybridRetriever:
+    """Dense and BM25 candidates fused by reciprocal rank; scores stay the dense similarity."""
+
+    def __init__(self, dense: ChromaRetriever, lexical: BM25Retriever, fetch_k: int):
+        self.dense = dense
+        self.lexical = lexical
+        self.fetch_k = fetch_k
+
+    def retrieve(self, query: str, k: int) -> list[Passage]:
+        dense = self.dense.retrieve(query, self.fetch_k)
+        lexical = self.lexical.retrieve(query, self.fetch_k)
+        fused = reciprocal_rank_fusion([dense, lexical], k)
+        similarity = {p.chunk.id: p.score for p in dense}
+        return [replace(p, score=similarity.get(p.chunk.id, 0.0)) for p in fused]

@@ -1,0 +1,64 @@
+"""`rag eval corpus/questions.jsonl` with the real embedder, Chroma and llama.cpp model."""
+
+import json
+
+import pytest
+
+import rag
+from rag.apps.cli import main
+from tests.conftest import CORPUS, SEED
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_rag_eval_on_the_corpus_questions(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(CORPUS.parent)  # the questions name their source relative to the repo
+    report = rag.ingest(SEED)  # RAG_HOME points into tmp_path
+    assert report.ok, report
+    out = tmp_path / "eval"
+
+    assert main(["eval", str(CORPUS / "questions.jsonl"), "--out", str(out), "--quiet"]) == 0
+
+    assert "f1" in capsys.readouterr().out
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 12 and len({r["id"] for r in rows}) == 12
+    for row in rows:
+        assert {
+            "question",
+            "answer",
+            "abstained",
+            "citations",
+            "gold_answers",
+            "exact_match",
+            "f1",
+            "retrieved_rank",
+            "latency_s",
+            "prompt_tokens",
+            "completion_tokens",
+        } <= set(row)
+        assert row["retrieved_rank"] == 1  # one article: it is always the first passage's
+        for c in row["citations"]:
+            assert (
+                rag.article_text(rag.status().articles[0].id)[c["start"] : c["end"]] == c["quote"]
+            )
+
+    summary = json.loads((out / "summary.json").read_text())
+    for key in (
+        "n",
+        "em",
+        "f1",
+        "hit_at_1",
+        "hit_at_5",
+        "mrr",
+        "abstain_precision",
+        "abstain_recall",
+        "citation_support",
+        "latency_p50_s",
+        "latency_p95_s",
+    ):
+        assert key in summary
+    assert summary["n"] == 12 and summary["n_answerable"] == 8 and summary["n_unanswerable"] == 4
+    assert summary["hit_at_5"] == 1.0
+    assert summary["f1"] > 0  # at least one answer is right; the benchmark measures how many
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3

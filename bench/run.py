@@ -351,7 +351,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
 
     from rag.apps.evaluation.datasets import Dataset, load_squad, select
-    from rag.core import models
+    from rag.core import registry
     from rag.core.settings import Settings
 
     articles, questions = load_squad(args.dataset)
@@ -370,7 +370,7 @@ def main(argv=None) -> int:
     eval_out = args.eval_out or ROOT / "eval-out" / f"bench-{stamp}"
     try:
         load_started = time.perf_counter()
-        models.load_embedder(settings).embed_query("warm up")
+        registry.load_embedder(settings).embed_query("warm up")
         embedder_load_s = time.perf_counter() - load_started
         results = {
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -32,7 +32,7 @@ def settings(tmp_path) -> Settings:
 def fake_embedder(monkeypatch) -> HashEmbedder:
     """Registers a hash embedder as the process's embedding model."""
     embedder = HashEmbedder()
-    monkeypatch.setattr("rag.core.models.load_embedder", lambda settings: embedder)
+    monkeypatch.setattr("rag.core.registry.load_embedder", lambda settings: embedder)
     return embedder
 
 
@@ -40,7 +40,7 @@ def fake_embedder(monkeypatch) -> HashEmbedder:
 def scripted_llm(monkeypatch) -> ScriptedLLM:
     """Registers a scripted LLM (reply 'unknown' unless the test sets ``.reply``)."""
     llm = ScriptedLLM()
-    monkeypatch.setattr("rag.core.models.load_llm", lambda settings: llm)
+    monkeypatch.setattr("rag.core.registry.load_generator", lambda settings: llm)
     return llm
 
 

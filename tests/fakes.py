@@ -7,14 +7,12 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from langchain_core.embeddings import Embeddings
-
-from rag.core.llm import DEFAULT_STOP, Completion, GenerationStats
+from rag.core.protocols import DEFAULT_STOP, Completion, GenerationStats
 
 _WORD = re.compile(r"[a-z0-9$]+")
 
 
-class HashEmbedder(Embeddings):
+class HashEmbedder:
     """Deterministic embeddings: each word hashes to a dimension, vectors are L2-normalised.
 
     Texts sharing words are close, so retrieval behaves sensibly without a model.
@@ -22,6 +20,7 @@ class HashEmbedder(Embeddings):
 
     def __init__(self, dim: int = 256):
         self.dim = dim
+        self.name = f"hash-{dim}"
         self.calls = 0
         self.texts_embedded = 0
 
@@ -32,6 +31,13 @@ class HashEmbedder(Embeddings):
             vec[slot] += 1.0
         norm = math.sqrt(sum(v * v for v in vec)) or 1.0
         return [v / norm for v in vec]
+
+    @property
+    def dimension(self) -> int:
+        return self.dim
+
+    def warm_up(self) -> None:
+        pass
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         self.calls += 1
@@ -50,6 +56,7 @@ class ScriptedLLM:
     """
 
     def __init__(self, reply: str | Callable[[str], str] = "unknown", copy_prob: float = 1.0):
+        self.name = "scripted"
         self.reply = reply
         self.copy_prob = copy_prob
         self.prompts: list[str] = []
@@ -87,6 +94,9 @@ class ScriptedLLM:
     ) -> Completion:
         text = self._text(prompt, stop)
         return Completion(text, self.count_tokens(prompt), self.count_tokens(text))
+
+    def warm_up(self) -> None:
+        pass
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

@@ -8,7 +8,7 @@ import pytest
 MODULES = [
     "rag.core.records",
     "rag.core.text",
-    "rag.core.llama_check",
+    "rag.core.backends.llama_check",
     "rag.core.settings",
     "rag.core.grounding",
     "rag.core.prompts",

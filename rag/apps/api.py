@@ -7,10 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.core import models
+from rag.core import registry
 from rag.core.records import Answer, ArticleInfo
 from rag.core.settings import Settings
-from rag.core.store import ChromaStore
 
 History = Sequence[tuple[str, str]] | Sequence[dict]
 _assistants: dict[Settings, object] = {}
@@ -85,30 +84,21 @@ class Status:
 def status(settings: Settings | None = None, **overrides) -> Status:
     """What the index holds and which models answer."""
     resolved = _settings(settings, overrides)
-    store = ChromaStore(resolved)
+    store = registry.open_store(resolved)
     return Status(
-        data_dir=str(resolved.home.resolve())
-        if not resolved.chroma_host
-        else f"http://{resolved.chroma_host}:{resolved.chroma_port}",
+        data_dir=store.location(),
         collection=resolved.collection,
         articles=store.list_articles(),
         n_chunks=store.count_chunks(),
-        embedding_model=_describe(models.embedding_model_path, resolved),
-        llm_model=_describe(models.llm_model_path, resolved),
+        embedding_model=registry.describe("embedder", resolved),
+        llm_model=registry.describe("generator", resolved),
         retrieval=resolved.retrieval,
     )
 
 
-def _describe(locate, settings: Settings) -> str:
-    try:
-        return str(locate(settings))
-    except (RuntimeError, FileNotFoundError) as exc:
-        return f"unavailable ({exc})"
-
-
 def delete(key: str, *, settings: Settings | None = None, **overrides) -> list[ArticleInfo]:
     """Remove the articles whose source, url, title or id is ``key`` (a path may be relative)."""
-    store = ChromaStore(_settings(settings, overrides))
+    store = registry.open_store(_settings(settings, overrides))
     matches = store.find_articles(key)
     if not matches and Path(key).exists():
         matches = store.find_articles(str(Path(key).resolve()))
@@ -119,4 +109,4 @@ def delete(key: str, *, settings: Settings | None = None, **overrides) -> list[A
 
 def article_text(article_id: str, *, settings: Settings | None = None, **overrides) -> str | None:
     """The stored cleaned text of an article (what citation offsets point into)."""
-    return ChromaStore(_settings(settings, overrides)).article_text(article_id)
+    return registry.open_store(_settings(settings, overrides)).article_text(article_id)

@@ -65,7 +65,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.apps.api import answer
 
     settings = settings_from(args, top_k=args.top_k, retrieval=args.retrieval)
-    if settings.chroma_host is None and not settings.chroma_path.exists():
+    from rag.core import registry
+
+    if not registry.open_store(settings).exists():
         print(f"rag: no index at {settings.home}; run `rag ingest corpus/` first", file=sys.stderr)
         return 2
     result = answer(args.question, settings=settings)

@@ -39,8 +39,8 @@ def _step(name: str, work) -> bool:
 def child(settings) -> int:
     """Run every step here (the parent reads the lines)."""
     from rag.apps.api import answer, ingest
-    from rag.core import models
-    from rag.core.llama_check import build_features, system_info
+    from rag.core import registry
+    from rag.core.backends.llama_check import build_features, system_info
 
     def build():
         info = system_info()
@@ -48,8 +48,9 @@ def child(settings) -> int:
         return not amx, info + (f" -- has {', '.join(amx)}, which crash" if amx else "")
 
     def embedder():
-        vector = models.load_embedder(settings).embed_query("hello")
-        return bool(vector), f"{models.embedding_model_path(settings)} ({len(vector)} dims)"
+        embedder = registry.load_embedder(settings)
+        vector = embedder.embed_query("hello")
+        return bool(vector), f"{embedder.name} ({len(vector)} dims)"
 
     def language_model():
         with tempfile.TemporaryDirectory(prefix="rag-doctor-") as tmp:
@@ -69,7 +70,7 @@ def run(settings, *, argv=None, timeout: float = 300.0, out=None) -> int:
 
     ``argv`` replaces the child's command line (tests use it to crash on purpose).
     """
-    from rag.core.llama_check import REBUILD_HINT, signal_name
+    from rag.core.backends.llama_check import REBUILD_HINT, signal_name
 
     out = out or sys.stdout
     if argv is None:

@@ -9,13 +9,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from rag.core import models, prompts
+from rag.core import prompts, registry
 from rag.core.grounding import best_span, clean_answer
-from rag.core.llm import GenerationStats
+from rag.core.protocols import Embedder, GenerationStats, Generator, Store
 from rag.core.records import ABSTAIN_TEXT, Answer, Citation, Passage
-from rag.core.retrieval import BM25Retriever, ChromaRetriever, HybridRetriever
+from rag.core.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
 from rag.core.settings import Settings
-from rag.core.store import ChromaStore
 from rag.core.text import split_sentences, tokenize
 
 MAX_QUESTION_CHARS = 2000
@@ -152,27 +151,34 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
 class Assistant:
     """Answers questions over one collection. Cheap to build; models load on first use."""
 
-    def __init__(self, settings: Settings | None = None, *, embedder=None, llm=None):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        llm: Generator | None = None,
+        store: Store | None = None,
+    ):
         self.settings = settings or Settings()
         self._embedder = embedder
         self._llm = llm
-        self.store = ChromaStore(self.settings)
+        self.store = store or registry.open_store(self.settings)
 
     @property
-    def embedder(self):
+    def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = models.load_embedder(self.settings)
+            self._embedder = registry.load_embedder(self.settings)
         return self._embedder
 
     @property
-    def llm(self):
+    def llm(self) -> Generator:
         if self._llm is None:
-            self._llm = models.load_llm(self.settings)
+            self._llm = registry.load_generator(self.settings)
         return self._llm
 
     @cached_property
     def retriever(self):
-        dense = ChromaRetriever(self.store, self.embedder)
+        dense = DenseRetriever(self.store, self.embedder)
         if self.settings.retrieval == "dense":
             return dense
         lexical = BM25Retriever(self.store)

@@ -109,7 +109,7 @@ class Answer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
-    copy_prob: float | None = None  # see rag.core.llm.GenerationStats
+    copy_prob: float | None = None  # see rag.core.backends.llama_cpp.GenerationStats
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -138,3 +138,25 @@ class IngestResult:
     n_chunks: int = 0
     title: str | None = None
     error: str | None = None
+
+
+def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
+    return Chunk(
+        id=chunk_id,
+        article_id=meta["article_id"],
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        index=int(meta.get("index", 0)),
+    )
+
+
+def passage_from(chunk: Chunk, meta: dict, score: float, rank: int) -> Passage:
+    return Passage(
+        chunk=chunk,
+        title=meta.get("title", ""),
+        source=meta.get("source", ""),
+        date=meta.get("date"),
+        score=float(score),
+        rank=rank,
+    )

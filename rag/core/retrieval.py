@@ -1,56 +1,32 @@
-"""Retrievers: dense (Chroma), lexical (BM25) and their reciprocal-rank fusion."""
+"""Retrievers over a ``Store``: dense, lexical (BM25) and their reciprocal-rank fusion."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from functools import cached_property
 
-from rag.core.records import Passage
-from rag.core.store import ChromaStore, chunk_from, passage_from
+from rag.core.protocols import Embedder, Store
+from rag.core.records import Passage, passage_from
 from rag.core.text import tokenize
 
 
-class ChromaRetriever:
-    """Dense retrieval: cosine similarity of normalised embeddings, via langchain-chroma."""
+class DenseRetriever:
+    """Dense retrieval: the store's nearest chunks to the question's embedding."""
 
-    def __init__(self, store: ChromaStore, embedder):
+    def __init__(self, store: Store, embedder: Embedder):
         self.store = store
         self.embedder = embedder
 
-    @cached_property
-    def vectorstore(self):
-        from langchain_chroma import Chroma
-
-        return Chroma(
-            client=self.store.client,
-            collection_name=self.store.name,
-            embedding_function=self.embedder,
-            collection_metadata={"hnsw:space": "cosine"},
-        )
-
     def retrieve(self, query: str, k: int) -> list[Passage]:
-        total = self.store.count_chunks()
-        if total == 0:
+        if self.store.count_chunks() == 0:
             return []
-        embedding = self.embedder.embed_query(query)
-        hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
-            embedding, k=min(k, total)
-        )
-        passages = []
-        for rank, (doc, distance) in enumerate(hits):
-            meta = dict(doc.metadata)
-            chunk_id = doc.id or meta.get("chunk_id", "")
-            passages.append(
-                passage_from(chunk_from(chunk_id, doc.page_content, meta), meta, 1 - distance, rank)
-            )
-        return passages
+        return self.store.dense_search(self.embedder.embed_query(query), k)
 
 
 class BM25Retriever:
     """Lexical retrieval over all chunks; the index is rebuilt when the store changes."""
 
-    def __init__(self, store: ChromaStore):
+    def __init__(self, store: Store):
         self.store = store
         self._lock = threading.Lock()
         self._revision: str | None = None
@@ -105,7 +81,7 @@ def reciprocal_rank_fusion(rankings: list[list[Passage]], k: int, c: int = 60) -
 class HybridRetriever:
     """Dense and BM25 candidates fused by reciprocal rank; scores stay the dense similarity."""
 
-    def __init__(self, dense: ChromaRetriever, lexical: BM25Retriever, fetch_k: int):
+    def __init__(self, dense: DenseRetriever, lexical: BM25Retriever, fetch_k: int):
         self.dense = dense
         self.lexical = lexical
         self.fetch_k = fetch_k

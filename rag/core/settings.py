@@ -27,9 +27,14 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, description="Use a Chroma server instead of a local dir.")
     chroma_port: int = Field(8000, ge=1, le=65535)
 
-    # Models (None = the model shipped by the PyPI package)
-    embedding_model: Path | None = None
-    llm_model: Path | None = None
+    # Backends, by name (see rag.core.registry), and their models
+    embedder: str = Field("sentence-transformers", description="sentence-transformers or openai")
+    generator: str = Field("llama-cpp", description="llama-cpp or openai")
+    store: str = Field("chroma", description="chroma (a local directory or a server)")
+    embedding_model: str | None = Field(
+        None, description="sentence-transformers: a local model directory (default: shipped)"
+    )
+    llm_model: str | None = Field(None, description="llama-cpp: a GGUF file (default: shipped)")
     n_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)), ge=1)
     n_ctx: int = Field(2048, ge=512, le=32768)
     max_tokens: int = Field(32, ge=1, le=512)

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.core import models
+from rag.core import registry
+from rag.core.protocols import Embedder, Store
 from rag.core.records import Article, Chunk, IngestResult, chunk_id_for
 from rag.core.settings import Settings
-from rag.core.store import ChromaStore
 from rag.ingestion.chunking import chunk_text
 from rag.ingestion.loaders import LoadError, iter_files, load_path
 
@@ -113,7 +113,7 @@ class _Job:
 
 
 class Indexer:
-    """Writes articles into a ChromaStore, batching embeddings across small articles.
+    """Writes articles into a Store, batching embeddings across small articles.
 
     ``add`` plans an article; ``flush`` embeds pending chunks in batches of
     ``settings.embed_batch_size`` and commits the articles in the order they were added.
@@ -123,13 +123,13 @@ class Indexer:
     def __init__(
         self,
         settings: Settings,
-        store: ChromaStore | None = None,
-        embedder=None,
+        store: Store | None = None,
+        embedder: Embedder | None = None,
         emit: OnResult | None = None,
         progress: bool = False,
     ):
         self.settings = settings
-        self.store = store or ChromaStore(settings)
+        self.store = store or registry.open_store(settings)
         self._embedder = embedder
         self.emit = emit or (lambda result: None)
         self.progress = progress
@@ -144,7 +144,7 @@ class Indexer:
     def embedder(self):
         if self._embedder is None:
             started = time.perf_counter()
-            self._embedder = models.load_embedder(self.settings)
+            self._embedder = registry.load_embedder(self.settings)
             self.model_seconds = time.perf_counter() - started
         return self._embedder
 
@@ -277,8 +277,8 @@ def ingest_articles(
     articles: Iterable[Article],
     *,
     settings: Settings | None = None,
-    store: ChromaStore | None = None,
-    embedder=None,
+    store: Store | None = None,
+    embedder: Embedder | None = None,
     progress: bool = False,
     on_result: OnResult | None = None,
 ) -> IngestReport:
@@ -300,8 +300,8 @@ def ingest_paths(
     paths: str | Path | Iterable[str | Path],
     *,
     settings: Settings | None = None,
-    store: ChromaStore | None = None,
-    embedder=None,
+    store: Store | None = None,
+    embedder: Embedder | None = None,
     sync: bool = False,
     progress: bool = False,
     on_result: OnResult | None = None,
@@ -363,7 +363,7 @@ def _under(path: Path, roots: list[Path]) -> bool:
 
 
 def remove_missing(
-    store: ChromaStore,
+    store: Store,
     roots: Iterable[Path],
     seen_sources: set[str] = frozenset(),
     complete_files: set[Path] = frozenset(),
@@ -389,7 +389,7 @@ def remove_missing(
     return removed
 
 
-def _remove_orphans(store: ChromaStore, roots: list[Path], known: set[str]) -> list[IngestResult]:
+def _remove_orphans(store: Store, roots: list[Path], known: set[str]) -> list[IngestResult]:
     orphans: dict[str, tuple[dict, list[str]]] = {}
     total = store.count_chunks()
     for offset in range(0, total, 1000):

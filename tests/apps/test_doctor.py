@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from rag.apps import doctor
-from rag.core import llama_check
+from rag.core.backends import llama_check
 
 CRASH = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
 
@@ -18,12 +18,12 @@ def test_cli_answers_a_crashing_build_with_one_line(
     tmp_path, monkeypatch, capsys, fake_embedder, corpus_copy
 ):
     from rag.apps import cli
-    from rag.core.llm import LlamaCppGenerator
+    from rag.core.backends.llama_cpp import LlamaCppGenerator
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(llama_check, "PROBE", CRASH)
     generator = LlamaCppGenerator(tmp_path / "model.gguf")
-    monkeypatch.setattr("rag.core.models.load_llm", lambda settings: generator)
+    monkeypatch.setattr("rag.core.registry.load_generator", lambda settings: generator)
     assert cli.main(["ingest", str(corpus_copy), "--quiet"]) == 0
     capsys.readouterr()
     assert cli.main(["ask", "How much does SoftBank pay OpenAI?"]) == 2

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from rag.apps.cli import main
-from rag.core.store import ChromaStore
+from rag.core.backends.chroma import ChromaStore
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.unit

@@ -3,7 +3,7 @@
 import pytest
 
 import rag
-from rag.core import models
+from rag.core import registry
 from tests.conftest import CORPUS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -56,12 +56,12 @@ def test_follow_up_uses_the_conversation(indexed):
 
 def test_models_load_once_per_process(indexed):
     rag.answer(EXAMPLE, settings=indexed)
-    llm = models.load_llm(indexed)
-    embedder = models.load_embedder(indexed)
+    llm = registry.load_generator(indexed)
+    embedder = registry.load_embedder(indexed)
     llama = llm.llama
     rag.answer("Who is the chief executive of OpenAI?", settings=indexed)
-    assert models.load_llm(indexed) is llm and llm.llama is llama
-    assert models.load_embedder(indexed) is embedder
+    assert registry.load_generator(indexed) is llm and llm.llama is llama
+    assert registry.load_embedder(indexed) is embedder
 
 
 def test_stream_answer_streams_then_returns_the_answer(indexed):
@@ -82,10 +82,10 @@ def test_cli_ask_json(indexed, capsys):
 
 
 def test_copy_only_decoding_writes_words_of_the_source(indexed):
-    from rag.core.llm import GenerationStats
     from rag.core.prompts import answer_prompt
+    from rag.core.protocols import GenerationStats
 
-    llm = models.load_llm(indexed)
+    llm = registry.load_generator(indexed)
     source = "The Harbour Bridge in Northbay opened in 1932 after eight years of work."
     stats = GenerationStats()
     text = "".join(

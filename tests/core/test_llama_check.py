@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from rag.core import llama_check
-from rag.core.llama_check import build_features, check_llama
+from rag.core.backends import llama_check
+from rag.core.backends.llama_check import build_features, check_llama
 
 CRASH = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
 

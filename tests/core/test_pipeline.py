@@ -2,9 +2,9 @@
 
 import pytest
 
+from rag.core.backends.chroma import ChromaStore
 from rag.core.pipeline import Assistant, last_user_question
 from rag.core.records import ABSTAIN_TEXT, Answer, Article, Chunk, chunk_id_for
-from rag.core.store import ChromaStore
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 pytestmark = pytest.mark.unit

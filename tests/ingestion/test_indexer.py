@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
+from rag.core.backends.chroma import ChromaStore
 from rag.core.records import Article, IngestResult
-from rag.core.store import ChromaStore
 from rag.ingestion import ingest_articles, ingest_paths
 from rag.ingestion.indexer import IngestReport, embedding_text, make_chunks
 from rag.ingestion.loaders import iter_files, load_path
@@ -75,7 +75,7 @@ def test_nothing_to_embed_never_loads_the_embedder(settings, folder, monkeypatch
     def no_model(_settings):
         raise AssertionError("the embedder was loaded")
 
-    monkeypatch.setattr("rag.core.models.load_embedder", no_model)
+    monkeypatch.setattr("rag.core.registry.load_embedder", no_model)
     assert ingest_paths([folder], settings=settings).counts["unchanged"] == 2
 
 

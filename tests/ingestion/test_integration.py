@@ -2,9 +2,9 @@
 
 import pytest
 
-from rag.core import models
+from rag.core import registry
+from rag.core.backends.chroma import ChromaStore
 from rag.core.records import Article
-from rag.core.store import ChromaStore
 from rag.ingestion import ingest_paths
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -33,7 +33,7 @@ def test_ingesting_the_corpus_twice_leaves_the_count_unchanged(settings, corpus_
 def test_the_seed_article_is_found_by_meaning_and_its_furniture_is_not(settings, corpus_copy):
     ingest_paths([corpus_copy], settings=settings)
     store = ChromaStore(settings)
-    embedder = models.load_embedder(settings)
+    embedder = registry.load_embedder(settings)
     [best] = store.dense_search(embedder.embed_query("How much does SoftBank pay OpenAI?"), 1)
     assert "$3 billion" in best.chunk.text and best.score > 0.4
     texts = " ".join(chunk.text for chunk, _ in store.all_chunks())

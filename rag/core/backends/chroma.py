@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 
-from rag.core.records import Article, ArticleInfo, Chunk, Passage
+from rag.core.records import Article, ArticleInfo, Chunk, Passage, chunk_from, passage_from
 from rag.core.settings import Settings
 
 _ARTICLE_SUFFIX = "__articles"
@@ -59,17 +59,6 @@ def _info_from(article_id: str, meta: dict) -> ArticleInfo:
         url=meta.get("url"),
         hash=meta.get("hash", ""),
         n_chunks=int(meta.get("n_chunks", 0)),
-    )
-
-
-def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
-    return Chunk(
-        id=chunk_id,
-        article_id=meta["article_id"],
-        text=text,
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        index=int(meta.get("index", 0)),
     )
 
 
@@ -222,6 +211,14 @@ class ChromaStore:
             passages.append(passage_from(chunk_from(cid, text, meta), meta, 1.0 - dist, rank))
         return passages
 
+    def exists(self) -> bool:
+        return bool(self.settings.chroma_host) or self.settings.chroma_path.exists()
+
+    def location(self) -> str:
+        if self.settings.chroma_host:
+            return f"http://{self.settings.chroma_host}:{self.settings.chroma_port}"
+        return str(self.settings.chroma_path.resolve())
+
     def revision(self) -> str:
         """Changes whenever stored content changes (articles are the commit markers)."""
         got = self.articles.get(include=["metadatas"])
@@ -231,12 +228,5 @@ class ChromaStore:
         return f"{self.count_chunks()}|" + "|".join(parts)
 
 
-def passage_from(chunk: Chunk, meta: dict, score: float, rank: int) -> Passage:
-    return Passage(
-        chunk=chunk,
-        title=meta.get("title", ""),
-        source=meta.get("source", ""),
-        date=meta.get("date"),
-        score=float(score),
-        rank=rank,
-    )
+def create(settings: Settings, collection: str | None = None) -> ChromaStore:
+    return ChromaStore(settings, collection)

@@ -1,0 +1,129 @@
+"""What the pipeline and the indexer need from an embedder, a generator and a store.
+
+Each backend (``rag.core.backends``) implements one of these; ``rag.core.registry`` builds
+the one that ``Settings`` names. Test fakes implement them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from rag.core.records import Article, ArticleInfo, Chunk, Passage
+
+DEFAULT_STOP = ("\n",)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into normalised vectors. ``name`` and ``dimension`` are recorded with
+    the collection it builds, so a different model is refused instead of mixed in."""
+
+    name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+    def warm_up(self) -> None:
+        """Load the model (or reach the server) now rather than on the first request."""
+        ...
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass
+class GenerationStats:
+    """Filled in by ``stream`` as it runs.
+
+    ``copy_prob``: with ``copy_from``, the probability the model gave, before any masking,
+    to starting its answer with words of the sources; a low value means it wanted to write
+    something else (often: the sources do not hold the answer). None when the backend
+    cannot tell.
+    """
+
+    copy_prob: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A language model that completes prompts (in-process or behind a server)."""
+
+    name: str
+
+    def stream(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 32,
+        stop: Sequence[str] = DEFAULT_STOP,
+        copy_from: Sequence[str] | None = None,
+        stats: GenerationStats | None = None,
+    ) -> Iterator[str]:
+        """Yield the completion's text; with ``copy_from``, only a run of their words."""
+        ...
+
+    def complete(
+        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
+    ) -> Completion: ...
+
+    def warm_up(self) -> None: ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Chunks with their embeddings, and each article's text and record.
+
+    An article's record is written after its chunks: it is the commit marker of an ingest.
+    """
+
+    name: str
+
+    def article_info(self, article_id: str) -> ArticleInfo | None: ...
+
+    def article_text(self, article_id: str) -> str | None: ...
+
+    def list_articles(self) -> list[ArticleInfo]: ...
+
+    def find_articles(self, key: str) -> list[ArticleInfo]: ...
+
+    def put_article(self, article: Article, n_chunks: int) -> None: ...
+
+    def delete_article(self, article_id: str) -> int: ...
+
+    def chunk_ids_of(self, article_id: str) -> list[str]: ...
+
+    def existing_chunk_ids(self, ids: Sequence[str]) -> set[str]: ...
+
+    def upsert_chunks(
+        self, article: Article, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]
+    ) -> None: ...
+
+    def delete_chunks(self, ids: Iterable[str]) -> None: ...
+
+    def count_chunks(self) -> int: ...
+
+    def all_chunks(self) -> list[tuple[Chunk, dict]]: ...
+
+    def dense_search(self, embedding: Sequence[float], k: int) -> list[Passage]: ...
+
+    def revision(self) -> str: ...
+
+    def exists(self) -> bool:
+        """Whether the index has been created (an empty one counts)."""
+        ...
+
+    def location(self) -> str:
+        """Where the index lives, for ``rag status`` (a directory or a URL)."""
+        ...

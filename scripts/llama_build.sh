@@ -70,6 +70,7 @@ if [ -z "$wheel" ]; then
   rm -rf "$tmp"
   wheel=$(ls "$cache"/llama_cpp_python-"$version"-*.whl | head -n 1)
 fi
+echo "installing the portable llama.cpp build: $wheel"
 .venv/bin/python -m pip install --quiet --force-reinstall --no-deps "$wheel"
 .venv/bin/python -m pip install --quiet "$wheel"
 if ! check; then

@@ -1,4 +1,4 @@
-"""The public functions: answer, stream_answer, ingest, status, delete, article_text."""
+"""The public functions: answer, stream_answer, ingest, status, delete, repair, article_text."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.core import registry
-from rag.core.records import Answer, ArticleInfo
+from rag.core.locking import write_lock
+from rag.core.records import Answer, ArticleInfo, IndexHealth, PartialArticle
 from rag.core.settings import Settings
 
 History = Sequence[tuple[str, str]] | Sequence[dict]
@@ -75,16 +76,21 @@ class Status:
     embedding_model: str = ""
     llm_model: str = ""
     retrieval: str = ""
+    # filled by status(check=True): what an interrupted ingest or delete left behind
+    uncommitted: list[PartialArticle] = field(default_factory=list)
+    incomplete: list[PartialArticle] = field(default_factory=list)
 
     @property
     def n_articles(self) -> int:
         return len(self.articles)
 
 
-def status(settings: Settings | None = None, **overrides) -> Status:
-    """What the index holds and which models answer."""
+def status(settings: Settings | None = None, *, check: bool = False, **overrides) -> Status:
+    """What the index holds and which models answer; with ``check``, also the partial state
+    an interrupted ingest or delete left (reads every chunk's metadata)."""
     resolved = _settings(settings, overrides)
     store = registry.open_store(resolved)
+    health = store.health() if check and store.exists() else IndexHealth()
     return Status(
         data_dir=store.location(),
         collection=resolved.collection,
@@ -93,17 +99,39 @@ def status(settings: Settings | None = None, **overrides) -> Status:
         embedding_model=registry.describe("embedder", resolved),
         llm_model=registry.describe("generator", resolved),
         retrieval=resolved.retrieval,
+        uncommitted=health.uncommitted,
+        incomplete=health.incomplete,
     )
 
 
+def repair(settings: Settings | None = None, **overrides) -> IndexHealth:
+    """Remove what interrupted writes left (uncommitted chunks; incomplete articles, which
+    the next ingest of their file adds again, whole). Returns what was found."""
+    resolved = _settings(settings, overrides)
+    with write_lock(resolved):
+        return registry.open_store(resolved).repair()
+
+
 def delete(key: str, *, settings: Settings | None = None, **overrides) -> list[ArticleInfo]:
-    """Remove the articles whose source, url, title or id is ``key`` (a path may be relative)."""
-    store = registry.open_store(_settings(settings, overrides))
-    matches = store.find_articles(key)
-    if not matches and Path(key).exists():
-        matches = store.find_articles(str(Path(key).resolve()))
-    for info in matches:
-        store.delete_article(info.id)
+    """Remove the articles whose source, url, title or id is ``key`` (a path may be relative),
+    including one stored only in part (chunks of an interrupted ingest, no record)."""
+    resolved = _settings(settings, overrides)
+    store = registry.open_store(resolved)
+    keys = [key]
+    if Path(key).exists():
+        keys.append(str(Path(key).resolve()))
+    with write_lock(resolved):
+        matches = store.find_articles(key) or (
+            store.find_articles(keys[-1]) if len(keys) > 1 else []
+        )
+        if not matches:
+            partial = [p for k in dict.fromkeys(keys) for p in store.find_uncommitted(k)]
+            matches = [
+                ArticleInfo(p.id, p.source, p.title, None, None, None, "", p.n_chunks)
+                for p in partial
+            ]
+        for info in matches:
+            store.delete_article(info.id)
     return matches
 
 

@@ -32,6 +32,11 @@ def register(sub) -> None:
 
     st = sub.add_parser("status", help="Show articles, chunks, models and the data directory.")
     st.add_argument("--json", action="store_true")
+    st.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove what an interrupted ingest or delete left (then re-ingest what it lists)",
+    )
     add_settings_arguments(st)
     st.set_defaults(func=cmd_status)
 
@@ -81,9 +86,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from rag.apps.api import status
+    from rag.apps.api import repair, status
 
-    st = status(settings_from(args))
+    settings = settings_from(args)
+    if args.repair:
+        found = repair(settings)
+        for p in found.uncommitted:
+            print(f"removed {p.n_chunks} uncommitted chunks of {p.source}")
+        for p in found.incomplete:
+            print(
+                f"removed incomplete article ({p.n_chunks} of {p.expected} chunks) {p.source}; "
+                "ingest it again to restore it"
+            )
+        if found.ok:
+            print("nothing to repair")
+    st = status(settings, check=True)
     if args.json:
         print(json.dumps({**asdict(st), "n_articles": st.n_articles}, indent=2))
         return 0
@@ -96,6 +113,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"language model : {st.llm_model}")
     for info in st.articles:
         print(f"  - {info.title} ({info.n_chunks} chunks) {info.source}")
+    for p in st.uncommitted:
+        print(f"uncommitted    : {p.n_chunks} chunks of {p.source} (never used for answers)")
+    for p in st.incomplete:
+        print(f"incomplete     : {p.source} has {p.n_chunks} of {p.expected} chunks")
+    if st.uncommitted or st.incomplete:
+        print("partial state  : an ingest or delete was interrupted; run `rag status --repair`")
     return 0
 
 

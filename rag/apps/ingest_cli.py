@@ -37,8 +37,8 @@ def display_source(source: str) -> str:
 
 def format_result(result) -> str:
     """``added: corpus/a.txt (5 chunks)`` or ``failed: <reason naming the file>``."""
-    if result.status == "failed":
-        return f"failed: {result.error}"
+    if result.status in ("failed", "skipped"):
+        return f"{result.status}: {result.error}"
     where = display_source(result.source)
     return f"{result.status}: {where} ({result.n_chunks} chunks)"
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from rag.core.records import Article, ArticleInfo, Chunk, Passage
+from rag.core.records import Article, ArticleInfo, Chunk, IndexHealth, PartialArticle, Passage
 
 DEFAULT_STOP = ("\n",)
 
@@ -86,6 +86,7 @@ class Store(Protocol):
     """Chunks with their embeddings, and each article's text and record.
 
     An article's record is written after its chunks: it is the commit marker of an ingest.
+    Reads for answers (``dense_search``, ``all_chunks``) return committed chunks only.
     """
 
     name: str
@@ -100,7 +101,21 @@ class Store(Protocol):
 
     def put_article(self, article: Article, n_chunks: int) -> None: ...
 
-    def delete_article(self, article_id: str) -> int: ...
+    def delete_article(self, article_id: str) -> int:
+        """Record first, then chunks: a kill part-way leaves only uncommitted chunks."""
+        ...
+
+    def find_uncommitted(self, source: str) -> list[PartialArticle]:
+        """Articles with chunks from ``source`` but no record."""
+        ...
+
+    def health(self) -> IndexHealth:
+        """Uncommitted chunks and incomplete articles (a full scan: not per question)."""
+        ...
+
+    def repair(self) -> IndexHealth:
+        """Remove what ``health`` finds; returns it. The caller holds the write lock."""
+        ...
 
     def chunk_ids_of(self, article_id: str) -> list[str]: ...
 

@@ -160,3 +160,32 @@ def passage_from(chunk: Chunk, meta: dict, score: float, rank: int) -> Passage:
         score=float(score),
         rank=rank,
     )
+
+
+@dataclass(frozen=True)
+class PartialArticle:
+    """An article stored only in part: ``expected`` is its record's chunk count, or None
+    when it has chunks but no record (an interrupted ingest or delete)."""
+
+    id: str
+    source: str
+    title: str
+    n_chunks: int
+    expected: int | None
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    """What an interrupted ingest or delete left: chunks no committed article owns, and
+    articles missing some of their chunks. Both are invisible to answers until repaired."""
+
+    uncommitted: list[PartialArticle] = field(default_factory=list)
+    incomplete: list[PartialArticle] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.uncommitted and not self.incomplete
+
+    @property
+    def n_uncommitted_chunks(self) -> int:
+        return sum(p.n_chunks for p in self.uncommitted)

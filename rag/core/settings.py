@@ -49,6 +49,19 @@ class Settings(BaseSettings):
         le=1024,
         description="Texts per embedding batch (8 pads least; measured fastest on 2 cores).",
     )
+    max_article_chars: int = Field(
+        2_000_000,
+        ge=1000,
+        description="Refuse a file (or JSONL line) whose extracted text is longer (PDF bombs).",
+    )
+    max_article_chunks: int = Field(
+        4000, ge=1, description="Refuse an article that would make more chunks than this."
+    )
+    lock_timeout: float = Field(
+        600.0,
+        ge=0,
+        description="Seconds a writer (ingest, delete, repair) waits for another one to finish.",
+    )
 
     # Retrieval and answering
     retrieval: Literal["dense", "bm25", "hybrid"] = "hybrid"

@@ -2,9 +2,13 @@
 
 Why an interrupted run is safe: chunk ids come from content, chunks are upserted batch by
 batch, and an article's record (``store.put_article``) is written only after all its chunks
-are stored and its stale chunks deleted. A run that dies part-way leaves an article either
-absent or at its old hash, so the next run re-plans it, finds the chunks already stored, and
-embeds only the rest. Nothing is ever stored twice.
+are stored; the previous version's chunks are deleted after it. A run that dies part-way
+leaves an article either absent or at its old hash, with chunks that retrieval ignores
+(they match no committed record), so the next run re-plans it, finds the chunks already
+stored, and embeds only the rest. Nothing is ever stored twice. An "unchanged" article is
+checked to still have all its chunks (a delete may have been killed part-way).
+
+Writers hold the data directory's write lock (``rag.core.locking``) for the whole run.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.core import registry
+from rag.core.faults import kill_point
+from rag.core.locking import write_lock
 from rag.core.protocols import Embedder, Store
 from rag.core.records import Article, Chunk, IngestResult, chunk_id_for
 from rag.core.settings import Settings
@@ -24,6 +30,7 @@ from rag.ingestion.loaders import LoadError, iter_files, load_path
 
 OnResult = Callable[[IngestResult], None]
 STATUSES = ("added", "updated", "unchanged", "removed", "failed")
+# also "skipped": a file a folder walk left out (unsupported type); counted by the summary
 
 
 @dataclass
@@ -62,9 +69,12 @@ class IngestReport:
     def summary(self) -> str:
         """One line: ``3 articles (1 added, 0 updated, 2 unchanged), ...``."""
         c = self.counts
+        n_skipped = self.count("skipped")
+        skipped = f", {n_skipped} skipped" if n_skipped else ""
         return (
             f"{self.n_articles} articles ({c['added']} added, {c['updated']} updated, "
-            f"{c['unchanged']} unchanged), {c['removed']} removed, {c['failed']} failed; "
+            f"{c['unchanged']} unchanged), {c['removed']} removed, {c['failed']} failed"
+            f"{skipped}; "
             f"{self.n_chunks_added} chunks added in {self.seconds:.1f} s "
             f"({self.chunks_per_second:.1f} chunks/s"
             + (
@@ -179,9 +189,23 @@ class Indexer:
         if not article.text.strip():
             return _failed(article.source, "no text", article.title)
         stored = self.store.article_info(article.id)
-        if stored is not None and stored.hash == article.hash:
+        # unchanged only if all its chunks are there: a killed delete or update may have
+        # left some missing or some over; then it is planned again, embedding what is missing
+        if (
+            stored is not None
+            and stored.hash == article.hash
+            and len(self.store.chunk_ids_of(article.id)) == stored.n_chunks
+        ):
             return IngestResult(article.source, "unchanged", stored.n_chunks, article.title)
         chunks = make_chunks(article, self.settings.chunk_size, self.settings.chunk_overlap)
+        limit = self.settings.max_article_chunks
+        if len(chunks) > limit:
+            return _failed(
+                article.source,
+                f"too many chunks ({len(chunks):,}; the limit is {limit:,}, "
+                "RAG_MAX_ARTICLE_CHUNKS)",
+                article.title,
+            )
         existing = self.store.existing_chunk_ids([c.id for c in chunks])
         new = [c for c in chunks if c.id not in existing]
         return _Job(article, chunks, new, is_new_article=stored is None)
@@ -210,6 +234,7 @@ class Indexer:
                     self.store.upsert_chunks(
                         job.article, [c for c, _ in part], [v for _, v in part]
                     )
+                    kill_point("ingest:chunks-stored")
             except Exception as exc:
                 for job, _ in batch:
                     job.error = f"cannot embed or store its chunks ({_describe(exc)})"
@@ -223,10 +248,12 @@ class Indexer:
         if job.error:
             return _failed(article.source, job.error, article.title)
         try:
+            kill_point("ingest:before-commit")
+            self.store.put_article(article, len(job.chunks))  # the commit marker
+            kill_point("ingest:committed")
             keep = {c.id for c in job.chunks}
             stale = [cid for cid in self.store.chunk_ids_of(article.id) if cid not in keep]
-            self.store.delete_chunks(stale)
-            self.store.put_article(article, len(job.chunks))  # the commit marker, last
+            self.store.delete_chunks(stale)  # the old version's, no longer retrieved
         except Exception as exc:
             return _failed(article.source, f"cannot store ({_describe(exc)})", article.title)
         status = "added" if job.is_new_article else "updated"
@@ -286,13 +313,15 @@ def ingest_articles(
 
     Unchanged articles (same source and hash) are skipped without embedding.
     """
-    run = _Run(settings or Settings(), store, embedder, progress, on_result)
-    try:
-        for article in articles:
-            run.indexer.add(article)
-        run.indexer.flush()
-    finally:
-        report = run.close()
+    settings = settings or Settings()
+    with write_lock(settings):
+        run = _Run(settings, store, embedder, progress, on_result)
+        try:
+            for article in articles:
+                run.indexer.add(article)
+            run.indexer.flush()
+        finally:
+            report = run.close()
     return report
 
 
@@ -316,37 +345,53 @@ def ingest_paths(
     if isinstance(paths, str | Path):
         paths = [paths]
     roots = [Path(p).expanduser() for p in paths]
-    run = _Run(settings, store, embedder, progress, on_result)
-    max_bytes = int(settings.max_file_mb * 1_000_000)
-    seen_sources: set[str] = set()
-    complete_files: set[Path] = set()  # loaded without a single bad line
-    try:
-        for root in roots:
-            if not root.exists():
-                run.emit(_failed(str(root), "no such file or folder"))
-        for path in iter_files(r for r in roots if r.exists()):
-            articles, complete = _load(path, max_bytes, run.emit)
-            if complete:
-                complete_files.add(path.resolve())
-            for article in articles:
-                seen_sources.add(article.source)
-                run.indexer.add(article)
-        run.indexer.flush()
-        if sync:
-            for result in remove_missing(run.indexer.store, roots, seen_sources, complete_files):
-                run.emit(result)
-    finally:
-        report = run.close()
+    with write_lock(settings):
+        run = _Run(settings, store, embedder, progress, on_result)
+        try:
+            _ingest_roots(run, settings, roots, sync)
+        finally:
+            report = run.close()
     return report
 
 
-def _load(path: Path, max_bytes: int, emit: OnResult) -> tuple[list[Article], bool]:
+def _ingest_roots(run: _Run, settings: Settings, roots: list[Path], sync: bool) -> None:
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+    seen_sources: set[str] = set()
+    complete_files: set[Path] = set()  # loaded without a single bad line
+    for root in roots:
+        if not root.exists():
+            run.emit(_failed(str(root), "no such file or folder"))
+    skipped: list[tuple[Path, str]] = []
+    for path in iter_files((r for r in roots if r.exists()), skipped):
+        _emit_skipped(run, skipped)
+        articles, complete = _load(path, max_bytes, settings.max_article_chars, run.emit)
+        if complete:
+            complete_files.add(path.resolve())
+        for article in articles:
+            seen_sources.add(article.source)
+            run.indexer.add(article)
+    _emit_skipped(run, skipped)
+    run.indexer.flush()
+    if sync:
+        for result in remove_missing(run.indexer.store, roots, seen_sources, complete_files):
+            run.emit(result)
+
+
+def _emit_skipped(run: _Run, skipped: list[tuple[Path, str]]) -> None:
+    """One ``skipped`` result per file a folder walk left out, naming it and why."""
+    for path, reason in skipped:
+        source = str(path.absolute())
+        run.emit(IngestResult(source, "skipped", error=f"{path}: skipped ({reason})"))
+    skipped.clear()
+
+
+def _load(path: Path, max_bytes: int, max_chars: int, emit: OnResult) -> tuple[list[Article], bool]:
     """The file's articles (a failed result is emitted per problem), and whether it loaded
     without any problem."""
     source = str(path.resolve())
     errors: list[str] = []
     try:
-        articles = load_path(path, max_bytes, errors)
+        articles = load_path(path, max_bytes, errors, max_chars)
     except LoadError as exc:
         errors, articles = [str(exc)], []
     except OSError as exc:

@@ -19,6 +19,11 @@ TEXT_TYPES = (".txt", ".md", ".markdown")
 HTML_TYPES = (".html", ".htm")
 SUPPORTED = (*TEXT_TYPES, *HTML_TYPES, ".pdf", ".jsonl")
 DEFAULT_MAX_BYTES = 20_000_000
+DEFAULT_MAX_CHARS = 2_000_000  # Settings.max_article_chars
+# A PDF page's drawing instructions, decompressed: pypdf's text extraction slows down more
+# than linearly with them (1.6 MB of text operators: 3.7 s), so a page holding more is
+# refused before extraction, as is a file whose pages hold more than 10x max_chars in all.
+MAX_PDF_PAGE_CONTENT = 2_000_000
 META_KEYS = ("title", "date", "author", "url")
 # Placeholders that tools write into metadata: not a real title or author.
 PLACEHOLDERS = frozenset("anonymous unknown untitled none null (anonymous) (unspecified)".split())
@@ -37,18 +42,36 @@ class LoadError(Exception):
 
 
 # ----- finding files --------------------------------------------------------------------
-def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+def iter_files(
+    paths: Iterable[str | Path], skipped: list[tuple[Path, str]] | None = None
+) -> Iterator[Path]:
     """Files to load: a given file as is; folders walked recursively in sorted order,
-    keeping supported types and skipping hidden entries and question files (``rag eval``)."""
+    keeping supported types and skipping hidden entries and question files (``rag eval``).
+
+    Files of other types and linked folders (never followed: no loops) are appended to
+    ``skipped`` with the reason, when it is given, so the caller can name them.
+    """
     for path in map(Path, paths):
         if not path.is_dir():
             yield path
             continue
         for folder, dirs, names in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            visible = sorted(d for d in dirs if not d.startswith("."))
+            dirs[:] = [d for d in visible if not Path(folder, d).is_symlink()]
+            if skipped is not None:
+                skipped.extend(
+                    (Path(folder, d), "linked folder, not followed")
+                    for d in visible
+                    if Path(folder, d).is_symlink()
+                )
             for name in sorted(names):
                 child = Path(folder, name)
-                if name.startswith(".") or child.suffix.lower() not in SUPPORTED:
+                if name.startswith("."):
+                    continue
+                if child.suffix.lower() not in SUPPORTED:
+                    if skipped is not None:
+                        kind = child.suffix.lower() or "no extension"
+                        skipped.append((child, f"unsupported type '{kind}'"))
                     continue
                 if not is_questions_file(child):
                     yield child
@@ -69,6 +92,18 @@ def is_questions_file(path: Path) -> bool:
 
 
 # ----- text helpers ---------------------------------------------------------------------
+def refuse_long(text: str, where: object, max_chars: int) -> str:
+    """``text``, or LoadError when it is longer than ``max_chars`` (checked before cleaning
+    and chunking, so a huge text costs no more work)."""
+    if len(text) > max_chars:
+        raise LoadError(
+            where,
+            f"too much text ({len(text):,} characters; the limit is {max_chars:,}, "
+            "RAG_MAX_ARTICLE_CHARS)",
+        )
+    return text
+
+
 def _looks_binary(sample: str) -> bool:
     controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
     return controls > 0.05 * max(len(sample), 1)
@@ -158,13 +193,14 @@ def make_article(
 
 
 # ----- one loader per format ------------------------------------------------------------
-def load_text(path: Path) -> list[Article]:
+def load_text(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> list[Article]:
     """.txt / .md: optional front matter (title, date, author, url), then the article."""
-    meta, body = split_front_matter(decode_text(path.read_bytes(), path))
+    text = refuse_long(decode_text(path.read_bytes(), path), path, max_chars)
+    meta, body = split_front_matter(text)
     return [make_article(str(path.resolve()), body, meta, path.stem, path)]
 
 
-def load_html(path: Path) -> list[Article]:
+def load_html(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> list[Article]:
     """Main text without navigation, ads or footers (trafilatura), plus its metadata."""
     import trafilatura
 
@@ -185,13 +221,18 @@ def load_html(path: Path) -> list[Article]:
     text = getattr(doc, "text", None) or ""
     if not text.strip():
         raise LoadError(path, "no article text found in the HTML")
+    refuse_long(text, path, max_chars)
     meta = {key: getattr(doc, key, None) for key in META_KEYS}
     # trafilatura puts one block element per line: make them paragraphs
     return [make_article(str(path.resolve()), text.replace("\n", "\n\n"), meta, path.stem, path)]
 
 
-def load_pdf(path: Path) -> list[Article]:
-    """Text of every page (pypdf), wrapped lines re-joined; title from the PDF's metadata."""
+def load_pdf(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> list[Article]:
+    """Text of every page (pypdf), wrapped lines re-joined; title from the PDF's metadata.
+
+    Pages are extracted one at a time and extraction stops at ``max_chars``; a page with
+    more than ``MAX_PDF_PAGE_CONTENT`` bytes of drawing instructions is refused unread.
+    """
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -200,7 +241,7 @@ def load_pdf(path: Path) -> list[Article]:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoadError(path, "encrypted PDF (needs a password)")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = _pdf_pages(reader, path, max_chars)
         info = reader.metadata
         meta = {"title": info.title, "author": info.author} if info else {}
     except LoadError:
@@ -213,7 +254,34 @@ def load_pdf(path: Path) -> list[Article]:
     return [make_article(str(path.resolve()), text, meta, path.stem, path, unwrap=True)]
 
 
-def load_jsonl(path: Path, errors: list[str] | None = None) -> list[Article]:
+def _pdf_pages(reader, path: Path, max_chars: int) -> list[str]:
+    pages: list[str] = []
+    n_chars = n_content = 0
+    for number, page in enumerate(reader.pages, 1):
+        contents = page.get_contents()
+        size = len(contents.get_data()) if contents is not None else 0
+        n_content += size
+        if size > MAX_PDF_PAGE_CONTENT or n_content > 10 * max_chars:
+            raise LoadError(
+                path,
+                f"page {number} holds {size / 1e6:.1f} MB of drawing instructions "
+                f"({n_content / 1e6:.1f} MB so far); refused unread (compression bomb?)",
+            )
+        text = page.extract_text() or ""
+        n_chars += len(text)
+        if n_chars > max_chars:
+            raise LoadError(
+                path,
+                f"too much text (over {max_chars:,} characters by page {number}; the limit "
+                "is RAG_MAX_ARTICLE_CHARS)",
+            )
+        pages.append(text)
+    return pages
+
+
+def load_jsonl(
+    path: Path, errors: list[str] | None = None, max_chars: int = DEFAULT_MAX_CHARS
+) -> list[Article]:
     """One article per line: ``text`` plus optional title, url, date, author.
 
     A bad line raises ``LoadError`` naming ``file:line``, or, when ``errors`` is a list, is
@@ -226,6 +294,7 @@ def load_jsonl(path: Path, errors: list[str] | None = None) -> list[Article]:
         if not line.strip():
             continue
         try:
+            refuse_long(line, f"{path}:{lineno}", max_chars)
             article = _jsonl_article(path, lineno, line)
             if article.source in first_line_of:
                 seen = first_line_of[article.source]
@@ -264,7 +333,10 @@ def _jsonl_article(path: Path, lineno: int, line: str) -> Article:
 
 # ----- any file -------------------------------------------------------------------------
 def load_path(
-    path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, errors: list[str] | None = None
+    path: str | Path,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    errors: list[str] | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
 ) -> list[Article]:
     """The articles in one file (several for .jsonl). Raises ``LoadError`` with a one-line
     reason; for .jsonl, bad lines go to ``errors`` when it is given."""
@@ -284,9 +356,9 @@ def load_path(
             path, f"too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:g} MB)"
         )
     if suffix in HTML_TYPES:
-        return load_html(path)
+        return load_html(path, max_chars)
     if suffix == ".pdf":
-        return load_pdf(path)
+        return load_pdf(path, max_chars)
     if suffix == ".jsonl":
-        return load_jsonl(path, errors)
-    return load_text(path)
+        return load_jsonl(path, errors, max_chars)
+    return load_text(path, max_chars)

@@ -3,50 +3,158 @@
 Two collections live side by side: ``<name>`` holds chunks and their embeddings;
 ``<name>__articles`` holds each article's cleaned text and metadata. An article's
 record is written *after* its chunks, so it doubles as the commit marker of an ingest.
+
+Only committed chunks are ever read for answers: a chunk counts when its article's record
+exists with the hash the chunk was made from (``article_hash`` in its metadata; for chunks
+stored before that field, the hash is inside the chunk's id). Retrieval checks just the
+hits' article ids, so the check costs one lookup of at most ``k`` records per question.
+
+Embedded mode: another process's writes are seen through ``RAG_HOME/index-generation``,
+replaced by every commit and delete. A reader stats it (O(1)) before each search and reopens
+the Chroma client when it changed: the embedded client otherwise keeps serving a stale
+in-memory vector index (chroma-core/chroma#3769: deletes are seen, additions are not).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
+import time
 from collections.abc import Iterable, Sequence
-from functools import cached_property
+from dataclasses import dataclass
 
-from rag.core.records import Article, ArticleInfo, Chunk, Passage, chunk_from, passage_from
+from rag.core.faults import kill_point
+from rag.core.records import (
+    Article,
+    ArticleInfo,
+    Chunk,
+    IndexHealth,
+    PartialArticle,
+    Passage,
+    chunk_from,
+    chunk_id_for,
+    passage_from,
+)
 from rag.core.settings import Settings
 
 _ARTICLE_SUFFIX = "__articles"
 _BATCH = 1000
-_clients: dict[tuple, object] = {}
+_RETIRE_SECONDS = 60.0  # a replaced client is stopped once no search can still be using it
+
+
+@dataclass
+class _Handle:
+    client: object
+    epoch: int = 0
+    seen: tuple | None = None  # the generation file's stamp when the client was opened
+
+
+_clients: dict[tuple, _Handle] = {}
+_retired: list[tuple[float, object]] = []
 _clients_lock = threading.Lock()
 
 
-def chroma_client(settings: Settings):
-    """One Chroma client per data directory (or server) and process."""
+def _key(settings: Settings) -> tuple:
+    if settings.chroma_host:
+        return ("http", settings.chroma_host, settings.chroma_port)
+    return ("path", str(settings.chroma_path.resolve()))
+
+
+def generation_path(settings: Settings):
+    return settings.home / "index-generation"
+
+
+def _stamp(path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _open(settings: Settings):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
-        key = ("http", settings.chroma_host, settings.chroma_port)
-    else:
-        key = ("path", str(settings.chroma_path.resolve()))
+        return chromadb.HttpClient(
+            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+        )
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def _reopen(settings: Settings, old) -> object:
+    """A fresh embedded client over the same directory. Chroma shares one System per path
+    within a process, so the old one is taken out of its cache (and stopped a minute later,
+    when no search can still be running on it)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    identifier = getattr(old, "_identifier", None)
+    system = SharedSystemClient._identifier_to_system.pop(identifier, None)
+    SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+    now = time.monotonic()
+    if system is not None:
+        _retired.append((now, system))
+    while _retired and now - _retired[0][0] > _RETIRE_SECONDS:
+        _, stale = _retired.pop(0)
+        with contextlib.suppress(Exception):  # best effort: the new client does not need it
+            stale.stop()
+    return _open(settings)
+
+
+def _handle(settings: Settings, refresh: bool = False) -> _Handle:
+    key = _key(settings)
     with _clients_lock:
-        if key not in _clients:
-            if settings.chroma_host:
-                _clients[key] = chromadb.HttpClient(
-                    host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-                )
-            else:
-                settings.chroma_path.mkdir(parents=True, exist_ok=True)
-                _clients[key] = chromadb.PersistentClient(
-                    path=str(settings.chroma_path), settings=chroma_settings
-                )
-        return _clients[key]
+        handle = _clients.get(key)
+        if handle is None:
+            seen = None if settings.chroma_host else _stamp(generation_path(settings))
+            handle = _clients[key] = _Handle(_open(settings), seen=seen)
+        elif refresh and not settings.chroma_host:
+            stamp = _stamp(generation_path(settings))
+            if stamp != handle.seen:
+                handle.client = _reopen(settings, handle.client)
+                handle.epoch += 1
+                handle.seen = stamp
+        return handle
+
+
+def chroma_client(settings: Settings):
+    """One Chroma client per data directory (or server) and process."""
+    return _handle(settings).client
+
+
+def bump_generation(settings: Settings) -> None:
+    """Tell other processes the stored content changed (embedded mode only)."""
+    if settings.chroma_host:
+        return
+    path = generation_path(settings)
+    before = _stamp(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(f"{time.time_ns()} {os.getpid()}\n")
+    os.replace(tmp, path)  # a new inode: readers' stat sees the change at once
+    with _clients_lock:
+        handle = _clients.get(_key(settings))
+        if handle is not None and handle.seen == before:
+            handle.seen = _stamp(path)  # our own write: this process's client is current
 
 
 def _clean_meta(meta: dict) -> dict:
     """Chroma metadata values cannot be None."""
     return {k: v for k, v in meta.items() if v is not None}
+
+
+def is_committed(chunk_id: str, text: str, meta: dict, article_hash: str | None) -> bool:
+    """Whether a stored chunk belongs to its article's committed version (``article_hash``,
+    None when the article has no record)."""
+    if not article_hash:
+        return False
+    if "article_hash" in meta:
+        return meta["article_hash"] == article_hash
+    return chunk_id_for(article_hash, int(meta.get("start", -1)), text) == chunk_id
 
 
 def _info_from(article_id: str, meta: dict) -> ArticleInfo:
@@ -68,22 +176,36 @@ class ChromaStore:
     def __init__(self, settings: Settings | None = None, collection: str | None = None):
         self.settings = settings or Settings()
         self.name = collection or self.settings.collection
+        self._epoch = -1
+        self._collections: tuple | None = None
 
-    @cached_property
+    def _open_collections(self, refresh: bool = False) -> tuple:
+        handle = _handle(self.settings, refresh)
+        if self._collections is None or self._epoch != handle.epoch:
+            chunks = handle.client.get_or_create_collection(
+                self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+            articles = handle.client.get_or_create_collection(
+                self.name + _ARTICLE_SUFFIX, embedding_function=None
+            )
+            self._collections, self._epoch = (chunks, articles), handle.epoch
+        return self._collections
+
+    @property
     def client(self):
-        return chroma_client(self.settings)
+        return _handle(self.settings).client
 
-    @cached_property
+    @property
     def chunks(self):
-        return self.client.get_or_create_collection(
-            self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        return self._open_collections()[0]
 
-    @cached_property
+    @property
     def articles(self):
-        return self.client.get_or_create_collection(
-            self.name + _ARTICLE_SUFFIX, embedding_function=None
-        )
+        return self._open_collections()[1]
+
+    def refresh(self) -> None:
+        """Reopen the client if another process committed since it was opened (O(1))."""
+        self._open_collections(refresh=True)
 
     # ----- articles -----------------------------------------------------------------
     def article_info(self, article_id: str) -> ArticleInfo | None:
@@ -126,13 +248,37 @@ class ChromaStore:
             metadatas=[_clean_meta(meta)],
             embeddings=[[0.0]],
         )
+        bump_generation(self.settings)
 
     def delete_article(self, article_id: str) -> int:
-        """Remove an article and all its chunks; returns the number of chunks removed."""
+        """Remove an article and all its chunks; returns the number of chunks removed.
+
+        The record goes first: a kill part-way leaves only uncommitted chunks, which are
+        never retrieved and which ``repair`` (or deleting again) removes.
+        """
         ids = self.chunk_ids_of(article_id)
-        self.delete_chunks(ids)
         self.articles.delete(ids=[article_id])
+        bump_generation(self.settings)
+        kill_point("delete:record-gone")
+        self.delete_chunks(ids)
         return len(ids)
+
+    def find_uncommitted(self, source: str) -> list[PartialArticle]:
+        """Articles with chunks stored from ``source`` but no record (an interrupted ingest
+        or delete)."""
+        got = self.chunks.get(where={"source": source}, include=["metadatas"])
+        counts: dict[str, tuple[dict, int]] = {}
+        for meta in got["metadatas"]:
+            aid = meta.get("article_id", "")
+            counts[aid] = (meta, counts.get(aid, (meta, 0))[1] + 1)
+        if not counts:
+            return []
+        recorded = set(self.articles.get(ids=list(counts), include=[])["ids"])
+        return [
+            PartialArticle(aid, meta.get("source", ""), meta.get("title", ""), n, None)
+            for aid, (meta, n) in counts.items()
+            if aid not in recorded
+        ]
 
     # ----- chunks -------------------------------------------------------------------
     def chunk_ids_of(self, article_id: str) -> list[str]:
@@ -159,6 +305,7 @@ class ChromaStore:
                     "start": c.start,
                     "end": c.end,
                     "index": c.index,
+                    "article_hash": article.hash,
                 }
             )
             for c in chunks
@@ -174,42 +321,134 @@ class ChromaStore:
         ids = list(ids)
         for i in range(0, len(ids), _BATCH):
             self.chunks.delete(ids=ids[i : i + _BATCH])
+            kill_point("delete:chunk-batch")
+        if ids:
+            bump_generation(self.settings)
 
     def count_chunks(self) -> int:
         return self.chunks.count()
 
-    def all_chunks(self) -> list[tuple[Chunk, dict]]:
-        """Every chunk with its metadata (for lexical retrieval)."""
-        out: list[tuple[Chunk, dict]] = []
+    def _hashes(self, article_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Committed hash of each article (all of them when ``article_ids`` is None)."""
+        if article_ids is None:
+            got = self.articles.get(include=["metadatas"])
+        else:
+            ids = list(dict.fromkeys(article_ids))
+            if not ids:
+                return {}
+            got = self.articles.get(ids=ids, include=["metadatas"])
+        return {i: m.get("hash", "") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def _scan(self, include: list[str]):
+        """Every stored chunk, committed or not: (id, document or None, metadata)."""
         total = self.count_chunks()
         for offset in range(0, total, _BATCH):
-            got = self.chunks.get(include=["documents", "metadatas"], limit=_BATCH, offset=offset)
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                out.append((chunk_from(cid, text, meta), meta))
-        return out
+            got = self.chunks.get(include=include, limit=_BATCH, offset=offset)
+            docs = got["documents"] if "documents" in include else [None] * len(got["ids"])
+            yield from zip(got["ids"], docs, got["metadatas"], strict=True)
+
+    def all_chunks(self, committed_only: bool = True) -> list[tuple[Chunk, dict]]:
+        """Every committed chunk with its metadata (for lexical retrieval); with
+        ``committed_only=False`` also the chunks of interrupted ingests and deletes."""
+        hashes = self._hashes() if committed_only else {}
+        return [
+            (chunk_from(cid, text, meta), meta)
+            for cid, text, meta in self._scan(["documents", "metadatas"])
+            if not committed_only
+            or is_committed(cid, text, meta, hashes.get(meta.get("article_id", "")))
+        ]
 
     def dense_search(self, embedding: Sequence[float], k: int) -> list[Passage]:
-        """Nearest chunks by cosine similarity (score = 1 - cosine distance)."""
+        """Nearest committed chunks by cosine similarity (score = 1 - cosine distance).
+
+        Uncommitted hits are dropped; if that leaves fewer than ``k``, the search is widened
+        (x4, at most twice), which only happens while an ingest or delete is part-way.
+        """
+        self.refresh()
         total = self.count_chunks()
         if total == 0:
             return []
-        got = self.chunks.query(
-            query_embeddings=[list(map(float, embedding))],
-            n_results=min(k, total),
-            include=["documents", "metadatas", "distances"],
-        )
-        passages = []
-        for rank, (cid, text, meta, dist) in enumerate(
-            zip(
-                got["ids"][0],
-                got["documents"][0],
-                got["metadatas"][0],
-                got["distances"][0],
-                strict=True,
+        vector = [list(map(float, embedding))]
+        n = min(k, total)
+        while True:
+            got = self.chunks.query(
+                query_embeddings=vector,
+                n_results=n,
+                include=["documents", "metadatas", "distances"],
             )
-        ):
-            passages.append(passage_from(chunk_from(cid, text, meta), meta, 1.0 - dist, rank))
-        return passages
+            ids, docs, metas, dists = (
+                got[f][0] for f in ("ids", "documents", "metadatas", "distances")
+            )
+            hashes = self._hashes(m.get("article_id", "") for m in metas)
+            hits = [
+                (cid, text, meta, dist)
+                for cid, text, meta, dist in zip(ids, docs, metas, dists, strict=True)
+                if is_committed(cid, text, meta, hashes.get(meta.get("article_id", "")))
+            ]
+            if len(hits) >= k or n >= total or n >= 16 * k:
+                break
+            n = min(4 * n, total)
+        return [
+            passage_from(chunk_from(cid, text, meta), meta, 1.0 - dist, rank)
+            for rank, (cid, text, meta, dist) in enumerate(hits[:k])
+        ]
+
+    # ----- health -------------------------------------------------------------------
+    def _committed_flags(self, hashes: dict[str, str]):
+        """(id, metadata, committed?) for every stored chunk; documents are read only for
+        chunks stored before ``article_hash`` was recorded."""
+        legacy: list[tuple[str, dict]] = []
+        for cid, _, meta in self._scan(["metadatas"]):
+            if "article_hash" in meta:
+                aid = meta.get("article_id", "")
+                yield cid, meta, is_committed(cid, "", meta, hashes.get(aid))
+            else:
+                legacy.append((cid, meta))
+        for i in range(0, len(legacy), _BATCH):
+            part = dict(legacy[i : i + _BATCH])
+            got = self.chunks.get(ids=list(part), include=["documents"])
+            for cid, text in zip(got["ids"], got["documents"], strict=True):
+                meta = part[cid]
+                yield cid, meta, is_committed(cid, text, meta, hashes.get(meta["article_id"]))
+
+    def health(self) -> IndexHealth:
+        """Partial state left by an interrupted ingest or delete (reads every chunk's
+        metadata: for ``rag status``, not per question)."""
+        hashes = self._hashes()
+        committed: dict[str, int] = {}
+        loose: dict[str, tuple[dict, int]] = {}
+        for _, meta, ok in self._committed_flags(hashes):
+            aid = meta.get("article_id", "")
+            if ok:
+                committed[aid] = committed.get(aid, 0) + 1
+            else:
+                loose[aid] = (meta, loose.get(aid, (meta, 0))[1] + 1)
+        uncommitted = [
+            PartialArticle(aid, meta.get("source", ""), meta.get("title", ""), n, None)
+            for aid, (meta, n) in sorted(loose.items(), key=lambda kv: kv[1][0].get("source", ""))
+        ]
+        incomplete = [
+            PartialArticle(i.id, i.source, i.title, committed.get(i.id, 0), i.n_chunks)
+            for i in self.list_articles()
+            if committed.get(i.id, 0) < i.n_chunks
+        ]
+        return IndexHealth(uncommitted=uncommitted, incomplete=incomplete)
+
+    def repair(self) -> IndexHealth:
+        """Remove what ``health`` found: uncommitted chunks, and incomplete articles (record
+        and chunks: the next ingest of their file adds them again, whole). Returns what was
+        found. The caller holds the write lock."""
+        found = self.health()
+        broken = {p.id for p in found.incomplete}
+        for partial in found.incomplete:
+            self.delete_article(partial.id)
+        stale = [
+            cid
+            for cid, meta, ok in self._committed_flags(self._hashes())
+            if not ok and meta.get("article_id", "") not in broken
+        ]
+        self.delete_chunks(stale)
+        return found
 
     def exists(self) -> bool:
         return bool(self.settings.chroma_host) or self.settings.chroma_path.exists()

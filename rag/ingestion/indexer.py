@@ -364,9 +364,15 @@ def _ingest_roots(run: _Run, settings: Settings, roots: list[Path], sync: bool) 
     skipped: list[tuple[Path, str]] = []
     for path in iter_files((r for r in roots if r.exists()), skipped):
         _emit_skipped(run, skipped)
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # a dangling link, or one that loops
+            reason = f"{path}: cannot read (a broken or looping link)"
+            run.emit(IngestResult(str(path.absolute()), "failed", error=reason))
+            continue
         articles, complete = _load(path, max_bytes, settings.max_article_chars, run.emit)
         if complete:
-            complete_files.add(path.resolve())
+            complete_files.add(resolved)
         for article in articles:
             seen_sources.add(article.source)
             run.indexer.add(article)

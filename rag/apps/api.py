@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rag.core import registry
 from rag.core.locking import write_lock
-from rag.core.records import Answer, ArticleInfo, IndexHealth, PartialArticle
+from rag.core.records import Answer, ArticleInfo, EmbeddingModel, IndexHealth, PartialArticle
 from rag.core.settings import Settings
 
 History = Sequence[tuple[str, str]] | Sequence[dict]
@@ -79,6 +79,8 @@ class Status:
     # filled by status(check=True): what an interrupted ingest or delete left behind
     uncommitted: list[PartialArticle] = field(default_factory=list)
     incomplete: list[PartialArticle] = field(default_factory=list)
+    # what the collection records as the embedder that built it (None: nothing recorded yet)
+    index_embedding_model: EmbeddingModel | None = None
 
     @property
     def n_articles(self) -> int:
@@ -101,6 +103,7 @@ def status(settings: Settings | None = None, *, check: bool = False, **overrides
         retrieval=resolved.retrieval,
         uncommitted=health.uncommitted,
         incomplete=health.incomplete,
+        index_embedding_model=store.embedding_model(),
     )
 
 

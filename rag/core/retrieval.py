@@ -20,7 +20,9 @@ class DenseRetriever:
     def retrieve(self, query: str, k: int) -> list[Passage]:
         if self.store.count_chunks() == 0:
             return []
-        return self.store.dense_search(self.embedder.embed_query(query), k)
+        vector = self.embedder.embed_query(query)
+        self.store.check_embedder(self.embedder)  # cheap once it has passed
+        return self.store.dense_search(vector, k)
 
 
 class BM25Retriever:

@@ -16,7 +16,7 @@ def test_create_app_builds_without_launching(settings, fake_embedder, scripted_l
     app = ui.create_app(settings)
     assert app.title == "Ask your articles" and not app.is_running
     apis = {fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"}
-    assert apis == {"ask"}  # the UI's own events stay private
+    assert apis == {"ask", "upload"}  # the UI's own events stay private
 
 
 def test_create_app_on_a_missing_data_directory(tmp_path, fake_embedder, scripted_llm):

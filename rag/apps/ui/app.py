@@ -258,7 +258,7 @@ def launch(
     settings: Settings | None = None,
     host: str = "127.0.0.1",
     port: int = 7860,
-    auth: tuple[str, str] | None = None,
+    auth: tuple[str, str] | list[tuple[str, str]] | None = None,
     *,
     ssl_keyfile: str | None = None,
     ssl_certfile: str | None = None,
@@ -268,9 +268,9 @@ def launch(
 ):
     """Serve the app (binds to ``host``, loopback by default). With ``block=False`` returns
     the running app at once (``app.close()`` stops it). ``warm_up`` loads the models before
-    the first visitor arrives. ``auth`` = (user, password) requires that login, with
-    lockouts after repeated failures (see ``rag.apps.ui.login``); ``ssl_keyfile`` and
-    ``ssl_certfile`` serve HTTPS."""
+    the first visitor arrives. ``auth`` = (user, password), or a list of them, requires a
+    login, with lockouts after repeated failures (see ``rag.apps.ui.login``);
+    ``ssl_keyfile`` and ``ssl_certfile`` serve HTTPS."""
     from starlette.middleware import Middleware
 
     require_gradio()
@@ -279,7 +279,7 @@ def launch(
     guard = None
     if auth:
         guard = LoginGuard(
-            *auth,
+            dict(auth) if isinstance(auth, list) else dict([auth]),
             max_failures=settings.login_max_failures,
             lockout_s=settings.login_lockout_s,
         )

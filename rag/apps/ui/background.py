@@ -135,6 +135,7 @@ class UploadWorker:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.stop = threading.Event()
+        self.current: UploadJob | None = None  # the job being indexed
 
     def new_job(self, names: list[str]) -> UploadJob:
         return UploadJob(next(self._ids), list(names))
@@ -163,11 +164,13 @@ class UploadWorker:
             if job is None:
                 break
             job.state, job.started = "running", time.monotonic()
+            self.current = job
             try:
                 html = self._run(job, self.stop)
             except Exception as exc:  # the job reports it; the worker keeps going
                 log.error("upload job %d failed", job.id, exc_info=exc)
                 html = render.notice_html(f"The upload failed ({type(exc).__name__})", "error")
+            self.current = None
             job.finish(html)
         while True:  # jobs still waiting are ended, not left hanging
             try:

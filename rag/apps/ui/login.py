@@ -14,7 +14,7 @@ The client address is the TCP peer; when that peer is on this machine (a reverse
 as nginx or Caddy in front of the app), the last address of ``X-Forwarded-For`` is used.
 
 >>> clock = iter(range(1000)).__next__
->>> guard = LoginGuard("ann", "pw", max_failures=2, lockout_s=10, clock=clock)
+>>> guard = LoginGuard({"ann": "pw"}, max_failures=2, lockout_s=10, clock=clock)
 >>> guard.check("ann", "nope", "10.0.0.1"), guard.check("ann", "nope", "10.0.0.1")
 (False, False)
 >>> guard.check("ann", "pw", "10.0.0.2")  # locked: even the right password is refused
@@ -114,15 +114,14 @@ class LoginGuard:
 
     def __init__(
         self,
-        user: str,
-        password: str,
+        accounts: dict[str, str],
         *,
         max_failures: int = 5,
         lockout_s: float = 30.0,
         max_keys: int = MAX_KEYS,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self._accounts = {user: password}
+        self._accounts = dict(accounts)
         self.clock = clock
         self.users = FailureCounter(max_failures, lockout_s, max_keys=max_keys, clock=clock)
         self.addresses = FailureCounter(

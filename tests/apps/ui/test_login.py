@@ -25,7 +25,7 @@ def clock():
 
 
 def guard_with(clock, **kw) -> LoginGuard:
-    return LoginGuard("ann", "s3cret", **{"max_failures": 3, "lockout_s": 10, **kw}, clock=clock)
+    return LoginGuard({"ann": "s3cret"}, **{"max_failures": 3, "lockout_s": 10, **kw}, clock=clock)
 
 
 def test_docstring_examples():
@@ -64,8 +64,8 @@ def test_lockouts_double_up_to_a_ceiling(clock):
 
 
 def test_another_user_still_logs_in_from_the_same_address(clock):
-    guard = LoginGuard("ann", "s3cret", max_failures=3, lockout_s=10, clock=clock)
-    guard._accounts["bob"] = "hunter2"
+    accounts = {"ann": "s3cret", "bob": "hunter2"}
+    guard = LoginGuard(accounts, max_failures=3, lockout_s=10, clock=clock)
     for i in range(3):
         guard.check("ann", f"guess{i}", "10.0.0.1")
     with pytest.raises(LockedOut):

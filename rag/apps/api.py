@@ -55,15 +55,21 @@ def ingest(
     sync: bool = False,
     progress: bool = False,
     settings: Settings | None = None,
+    embedder=None,
     **overrides,
 ):
-    """Ingest files or folders into the index; returns an ``IngestReport``."""
+    """Ingest files or folders into the index; returns an ``IngestReport``. ``embedder``
+    replaces the process's embedder for this run (e.g. a wrapper that reports progress)."""
     from rag.ingestion import ingest_paths
 
     if isinstance(paths, str | Path):
         paths = [paths]
     return ingest_paths(
-        list(paths), settings=_settings(settings, overrides), sync=sync, progress=progress
+        list(paths),
+        settings=_settings(settings, overrides),
+        sync=sync,
+        progress=progress,
+        embedder=embedder,
     )
 
 

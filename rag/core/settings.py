@@ -84,6 +84,17 @@ class Settings(BaseSettings):
         description="Seconds a writer (ingest, delete, repair) waits for another one to finish.",
     )
 
+    # Browser UI
+    upload_threads: int = Field(
+        1, ge=1, le=64, description="CPU threads a UI upload embeds with (questions keep theirs)."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, le=1000, description="Failed logins per user before a lockout (per address: 4x)."
+    )
+    login_lockout_s: float = Field(
+        30.0, gt=0, le=86400, description="First lockout after failed logins; doubles each time."
+    )
+
     # Retrieval and answering
     retrieval: Literal["dense", "bm25", "hybrid"] = "hybrid"
     top_k: int = Field(4, ge=1, le=50, description="Passages shown to the model and cited.")

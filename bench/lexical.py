@@ -75,7 +75,7 @@ def main(argv=None) -> int:
             dense, retrievers["bm25 FTS5 (now)"], settings.fetch_k
         )
         rows = {name: ([], [], []) for name in retrievers}
-        for name, r in retrievers.items():
+        for r in retrievers.values():
             r.retrieve(qs[0].question, DEPTH)  # build the in-memory index before timing
         for q in qs:  # interleaved: every retriever sees the same machine load
             for name, r in retrievers.items():

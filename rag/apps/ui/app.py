@@ -10,7 +10,7 @@ import logging
 import sys
 
 from rag.apps.ui import uploads
-from rag.apps.ui.service import MAX_TOP_K, Service
+from rag.apps.ui.service import FILTER_FIELDS, MAX_TOP_K, Service
 from rag.apps.ui.style import CSS
 from rag.core.settings import Settings
 
@@ -97,6 +97,13 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
                     label="Passages per question (top-k)",
                     elem_id="top-k",
                 )
+                with gr.Accordion("Filter the articles", open=False, elem_id="filters"):
+                    filter_boxes = [
+                        gr.Textbox(label="Source or site", placeholder="reuters.com", max_lines=1),
+                        gr.Textbox(label="Since", placeholder="YYYY-MM-DD", max_lines=1),
+                        gr.Textbox(label="Until", placeholder="YYYY-MM-DD", max_lines=1),
+                        gr.Textbox(label="Author", max_lines=1),
+                    ]
                 with gr.Accordion("Add articles", open=True, elem_id="add"):
                     files = gr.File(
                         file_count="multiple",
@@ -126,8 +133,9 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
         def take(text: str):
             return "", text
 
-        def respond(text: str, messages: list, k: float):
-            yield from service.chat(text, messages, k)
+        def respond(text, messages, k, source, since, until, author):  # noqa: PLR0913
+            slice_ = dict(zip(FILTER_FIELDS, (source, since, until, author), strict=True))
+            yield from service.chat(text, messages, k, slice_)
 
         chat_options = dict(
             show_progress="hidden",
@@ -138,11 +146,11 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
         quick = dict(queue=False, api_visibility="private")
         for trigger in (question.submit, send.click):
             trigger(take, question, [question, pending], **quick).then(
-                respond, [pending, chatbot, top_k], chatbot, **chat_options
+                respond, [pending, chatbot, top_k, *filter_boxes], chatbot, **chat_options
             )
         for button, text in zip(example_buttons, examples, strict=True):
             button.click(lambda t=text: t, None, pending, **quick).then(
-                respond, [pending, chatbot, top_k], chatbot, **chat_options
+                respond, [pending, chatbot, top_k, *filter_boxes], chatbot, **chat_options
             )
         new_chat.click(lambda: [], None, chatbot, queue=False, api_visibility="private")
 
@@ -170,12 +178,21 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
         app.load(refresh, None, [stats, article], api_visibility="private")
 
         # ----- API for gradio_client -------------------------------------------------------
-        def ask(question: str, top_k: int = 0) -> dict:
+        def ask(
+            question: str,
+            top_k: int = 0,
+            source: str = "",
+            since: str = "",
+            until: str = "",
+            author: str = "",
+        ) -> dict:
             """Answer a question from the articles. Returns {"text", "abstained", "citations":
             [{number, title, source, article_id, chunk_id, start, end, quote, score, date}],
-            "standalone_question", "question", "latency_s"}. top_k 0 = the server's default."""
+            "standalone_question", "question", "latency_s"}. top_k 0 = the server's default;
+            source (site or source), since/until (YYYY-MM-DD), author: search only that slice."""
+            slice_ = {"source": source, "since": since, "until": until, "author": author}
             try:
-                return service.ask(question, top_k or None)
+                return service.ask(question, top_k or None, filters=slice_)
             except Exception as exc:
                 log.exception("api ask failed")
                 from rag.apps.ui.service import friendly_error

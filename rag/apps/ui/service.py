@@ -49,6 +49,25 @@ def clamp_top_k(value: object, default: int) -> int:
     return min(k, MAX_TOP_K) if k >= 1 else default
 
 
+FILTER_FIELDS = ("source", "since", "until", "author")
+
+
+def clean_filters(filters: dict | None) -> dict:
+    """The filter fields of a form or an API call, blanks dropped, unknown keys refused.
+
+    >>> clean_filters({"source": " bbc.co.uk ", "since": "", "author": None})
+    {'source': 'bbc.co.uk'}
+    """
+    out = {}
+    for key, value in (filters or {}).items():
+        if key not in FILTER_FIELDS:
+            raise ValueError(f"filter {key!r}: unknown; use {', '.join(FILTER_FIELDS)}")
+        text = " ".join(str(value or "").split())
+        if text:
+            out[key] = text
+    return out
+
+
 class Service:
     """The UI's actions over one data directory and collection."""
 
@@ -59,10 +78,17 @@ class Service:
         return self.settings.with_overrides(top_k=clamp_top_k(top_k, self.settings.top_k))
 
     # ----- chat ---------------------------------------------------------------------------
-    def chat(self, question: str, messages: Messages | None, top_k: object = None) -> Iterator:
+    def chat(
+        self,
+        question: str,
+        messages: Messages | None,
+        top_k: object = None,
+        filters: dict | None = None,
+    ) -> Iterator:
         """Stream an answer into the conversation: the question and a pending notice, the
         text as the model writes it, then the final answer with its sources (or the
-        abstention notice, or the error)."""
+        abstention notice, or the error). ``filters``: source, since, until, author (blank
+        ones are ignored), as ``api.answer``'s keyword arguments."""
         shown = list(messages or [])
         question = " ".join((question or "").split())
         if not question:
@@ -75,7 +101,9 @@ class Service:
         try:
             final: Answer | None = None
             settings = self._settings_for(top_k)
-            for item in api.stream_answer(question, history=history or None, settings=settings):
+            for item in api.stream_answer(
+                question, history=history or None, settings=settings, **clean_filters(filters)
+            ):
                 if isinstance(item, Answer):
                     final = item
                 elif item:
@@ -100,10 +128,21 @@ class Service:
                     texts[c.article_id] = None
         return texts
 
-    def ask(self, question: str, top_k: object = None, history: list | None = None) -> dict:
+    def ask(
+        self,
+        question: str,
+        top_k: object = None,
+        history: list | None = None,
+        filters: dict | None = None,
+    ) -> dict:
         """The answer as JSON-ready data (for the API endpoint)."""
         pairs = [tuple(turn) for turn in history or [] if isinstance(turn, list | tuple)]
-        result = api.answer(question, history=pairs or None, settings=self._settings_for(top_k))
+        result = api.answer(
+            question,
+            history=pairs or None,
+            settings=self._settings_for(top_k),
+            **clean_filters(filters),
+        )
         return {
             "question": result.question,
             "text": result.text,

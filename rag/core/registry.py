@@ -21,6 +21,8 @@ from rag.core.settings import Settings
 BACKENDS: dict[str, dict[str, str | Callable[[Settings], object]]] = {
     "embedder": {
         "sentence-transformers": "rag.core.backends.sentence_transformers:create",
+        "onnx-int8": "rag.core.backends.onnx_int8:create",
+        "auto": "rag.core.backends.onnx_int8:create_auto",
     },
     "generator": {
         "llama-cpp": "rag.core.backends.llama_cpp:create",

@@ -20,6 +20,7 @@ from rag.core.backends import sentence_transformers as st
 from rag.core.settings import Settings
 
 INT8_FLAGS = ("avx512_vnni", "amx_int8", "avx_vnni")
+QUANT_VERSION = "dyn-pc1"  # part of the cache path: a new recipe makes a new file
 MAX_LENGTH = 256  # all-MiniLM-L6-v2's max_seq_length
 
 
@@ -55,7 +56,8 @@ def _fingerprint(model_dir: Path) -> str:
 def quantised_model(model_dir: Path) -> Path:
     """The int8 ONNX file for ``model_dir``: made once (export + dynamic quantisation,
     about 15 s on 2 cores), then reused."""
-    target = cache_dir() / f"{model_dir.name}-{_fingerprint(model_dir)}" / "model_int8.onnx"
+    folder = f"{model_dir.name}-{_fingerprint(model_dir)}-{QUANT_VERSION}"
+    target = cache_dir() / folder / "model_int8.onnx"
     if target.exists():
         return target
     import torch
@@ -94,7 +96,8 @@ def quantised_model(model_dir: Path) -> Path:
             opset_version=17,
             dynamo=False,
         )
-        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        # per-channel weights: cosine 0.994 with fp32 on SQuAD paragraphs (per-tensor: 0.94)
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
         os.replace(tmp, target)
     finally:
         fp32.unlink(missing_ok=True)

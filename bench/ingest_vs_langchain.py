@@ -30,6 +30,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("dataset", type=Path)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--articles", type=int, help="only the first N articles (default all 8)")
     args = p.parse_args(argv)
     for name in [n for n in os.environ if n.startswith("RAG_")]:
         del os.environ[name]
@@ -48,6 +49,7 @@ def main(argv=None) -> int:
     from rag.ingestion.indexer import embedding_text, make_chunks
 
     articles, _ = load_squad(args.dataset)
+    articles = articles[: args.articles] if args.articles else articles
     base = Settings()
     texts = [embedding_text(a, c) for a in articles for c in make_chunks(a, 700, 120)]
     embedders = {

@@ -284,7 +284,7 @@ def measure(home: Path, size: int, questions, n_answers: int, paras, seed: int) 
 
     # real ingest into the archive (real MiniLM): end-to-end chunks/s at this size
     gen = synthetic_articles(paras, seed + 10_000 + size)
-    fresh = [next(gen)[0] for _ in range(20)]
+    fresh = [next(gen)[0] for _ in range(5)]
     report = ingest_articles(fresh, settings=settings)
     out["ingest_chunks_per_s"] = report.chunks_per_second
 
@@ -430,7 +430,7 @@ def render(rows, args) -> str:
         "recombined; **archive vectors stored, not computed** (see the script's docstring); "
         f"{args.questions} questions timed for retrieval, {args.answers} answered.",
         "- build = chunks written through the store with stored vectors (Chroma + lexical "
-        "index); ingest = 20 new articles with the real embedder, end to end; visible = from "
+        "index); ingest = 5 new articles with the real embedder, end to end; visible = from "
         "the end of an ingest in this process until another running process retrieves the "
         "article; UI start = `rag ui` until it serves (models loaded, one question answered).",
         "",

@@ -56,7 +56,7 @@ def _fingerprint(model_dir: Path) -> str:
 def quantised_model(model_dir: Path) -> Path:
     """The int8 ONNX file for ``model_dir``: made once (export + dynamic quantisation,
     about 15 s on 2 cores), then reused."""
-    folder = f"{model_dir.name}-{_fingerprint(model_dir)}-{QUANT_VERSION}"
+    folder = f"{st._model_name(model_dir)}-{_fingerprint(model_dir)}-{QUANT_VERSION}"
     target = cache_dir() / folder / "model_int8.onnx"
     if target.exists():
         return target

@@ -40,9 +40,9 @@ CREATE INDEX IF NOT EXISTS chunks_author ON chunks(author);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tokenize='unicode61');
 """
 _DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
-# Query terms in more than this share of the chunks carry almost no BM25 weight (idf near 0)
-# but cost a scan of a huge posting list: they are left out of the query.
+# Bounded work per question (see LexicalIndex._select_terms).
 MAX_TERM_SHARE = 0.2
+POSTINGS_BUDGET = 10_000
 
 
 def day_number(value: str | None) -> int | None:
@@ -297,27 +297,44 @@ class LexicalIndex:
         sql = f"SELECT 1 FROM chunks c WHERE {where} LIMIT 1"
         return self.db.execute(sql, params).fetchone() is not None
 
-    def _frequent_terms(self, terms: list[str]) -> set[str]:
-        """Terms present in more than MAX_TERM_SHARE of the chunks (cheap: FTS5's vocab)."""
+    def _select_terms(self, terms: list[str]) -> list[str]:
+        """The query terms to search, rarest first, within a budget of postings.
+
+        Scoring costs time per matching chunk, and the terms found in most chunks weigh
+        least in BM25 (idf near 0). So terms in more than ``MAX_TERM_SHARE`` of the chunks
+        are left out, and the rarest terms are kept while their chunks add up to at most
+        ``POSTINGS_BUDGET`` (the rarest is always kept): the work per question is bounded,
+        whatever the archive's size. Small indexes (< 1,000 chunks) search every term.
+        """
         total = self.db.execute("SELECT max(rowid) FROM chunks").fetchone()[0] or 0
         if total < 1000:
-            return set()
+            return terms
         db = self.db
         db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, fts, row)")
-        frequent = set()
-        for term in terms:  # max(rowid) over-counts after deletes: an upper bound is enough
+        docs = {}
+        for term in terms:
             row = db.execute("SELECT doc FROM temp.vocab WHERE term = ?", (term,)).fetchone()
-            if row and row[0] > MAX_TERM_SHARE * total:
-                frequent.add(term)
-        return frequent
+            if row:  # a term in no chunk cannot match: left out
+                docs[term] = int(row[0])
+        kept, spent = [], 0
+        for term in sorted(docs, key=docs.get):
+            # max(rowid) over-counts after deletes: the share is a lower bound, which is enough
+            if kept and (
+                docs[term] > MAX_TERM_SHARE * total or spent + docs[term] > POSTINGS_BUDGET
+            ):
+                break
+            kept.append(term)
+            spent += docs[term]
+        return kept
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         """The ``k`` best chunks by FTS5 ``bm25()`` (higher score = better), within filters."""
         terms = list(dict.fromkeys(tokenize(query)))
         if not terms:
             return []
-        frequent = self._frequent_terms(terms)
-        terms = [t for t in terms if t not in frequent] or terms
+        terms = self._select_terms(terms)
+        if not terms:
+            return []
         where, params = (filters or Filters()).sql()
         sql = (
             'SELECT c.chunk_id, c.article_id, c.text, c.start, c."end", c.idx, c.title, '

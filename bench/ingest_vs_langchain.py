@@ -83,7 +83,7 @@ def main(argv=None) -> int:
         for name in embedders:
             home = Path(tempfile.mkdtemp(prefix="rag-ingest-"))
             try:
-                settings = base.with_overrides(home=home, collection=f"r{round_}")
+                settings = base.with_overrides(home=home, collection=f"ingest-{round_}")
                 t = time.perf_counter()
                 report = ingest_articles(articles, settings=settings, embedder=embedders[name])
                 record(
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             chunks = splitter.split_documents(docs)
             Chroma.from_documents(
-                chunks, lc_embed, persist_directory=str(home), collection_name=f"lc{round_}"
+                chunks, lc_embed, persist_directory=str(home), collection_name=f"langchain-{round_}"
             )
             record("LangChain pipeline (chunks/s)", len(chunks), time.perf_counter() - t)
         finally:

@@ -346,6 +346,7 @@ class LexicalIndex:
             sql, [_match_expression(terms), *params, k]
         ):
             meta = {"article_id": aid, "title": title or "", "source": source or "", "date": date_}
+            meta.update(start=int(start), end=int(end), index=int(idx or 0))
             if author:
                 meta["author"] = author
             chunk = Chunk(cid, aid, text, int(start), int(end), int(idx or 0))

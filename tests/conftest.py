@@ -13,6 +13,17 @@ from tests.fakes import HashEmbedder, ScriptedLLM
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SEED = CORPUS / "softbank-openai-japan.txt"
+# A user's servers, which no test may reach unless it sets them itself.
+SERVER_VARIABLES = (
+    "RAG_CHROMA_URL",
+    "RAG_CHROMA_TOKEN",
+    "RAG_CHROMA_TENANT",
+    "RAG_CHROMA_DATABASE",
+    "RAG_EMBEDDER",
+    "RAG_EMBEDDING_MODEL",
+    "RAG_EMBEDDING_BASE_URL",
+    "RAG_EMBEDDING_API_KEY",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +31,8 @@ def _isolated_data_dir(tmp_path, monkeypatch):
     """No test touches the user's .rag/: RAG_HOME points into tmp_path."""
     monkeypatch.setenv("RAG_HOME", str(tmp_path / "rag-home"))
     for name in ("RAG_COLLECTION", "RAG_CHROMA_HOST", "RAG_TOP_K", "RAG_RETRIEVAL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in SERVER_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 

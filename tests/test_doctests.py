@@ -9,6 +9,7 @@ MODULES = [
     "rag.core.records",
     "rag.core.text",
     "rag.core.backends.llama_check",
+    "rag.core.backends.openai_embedder",
     "rag.core.settings",
     "rag.core.grounding",
     "rag.core.prompts",

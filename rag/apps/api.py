@@ -10,7 +10,7 @@ from pathlib import Path
 from rag.core import registry
 from rag.core.lexical import Filters
 from rag.core.locking import write_lock
-from rag.core.records import Answer, ArticleInfo, IndexHealth, PartialArticle
+from rag.core.records import Answer, ArticleInfo, EmbeddingModel, IndexHealth, PartialArticle
 from rag.core.settings import Settings
 
 History = Sequence[tuple[str, str]] | Sequence[dict]
@@ -95,15 +95,21 @@ def ingest(
     sync: bool = False,
     progress: bool = False,
     settings: Settings | None = None,
+    embedder=None,
     **overrides,
 ):
-    """Ingest files or folders into the index; returns an ``IngestReport``."""
+    """Ingest files or folders into the index; returns an ``IngestReport``. ``embedder``
+    replaces the process's embedder for this run (e.g. a wrapper that reports progress)."""
     from rag.ingestion import ingest_paths
 
     if isinstance(paths, str | Path):
         paths = [paths]
     return ingest_paths(
-        list(paths), settings=_settings(settings, overrides), sync=sync, progress=progress
+        list(paths),
+        settings=_settings(settings, overrides),
+        sync=sync,
+        progress=progress,
+        embedder=embedder,
     )
 
 
@@ -119,6 +125,8 @@ class Status:
     # filled by status(check=True): what an interrupted ingest or delete left behind
     uncommitted: list[PartialArticle] = field(default_factory=list)
     incomplete: list[PartialArticle] = field(default_factory=list)
+    # what the collection records as the embedder that built it (None: nothing recorded yet)
+    index_embedding_model: EmbeddingModel | None = None
 
     @property
     def n_articles(self) -> int:
@@ -141,6 +149,7 @@ def status(settings: Settings | None = None, *, check: bool = False, **overrides
         retrieval=resolved.retrieval,
         uncommitted=health.uncommitted,
         incomplete=health.incomplete,
+        index_embedding_model=store.embedding_model(),
     )
 
 

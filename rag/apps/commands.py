@@ -123,6 +123,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"chunks         : {st.n_chunks}")
     print(f"retrieval      : {st.retrieval}")
     print(f"embedding model: {st.embedding_model}")
+    built = st.index_embedding_model or "not recorded yet (recorded on the next ingest)"
+    print(f"index built by : {built}")
     print(f"language model : {st.llm_model}")
     for info in st.articles:
         print(f"  - {info.title} ({info.n_chunks} chunks) {info.source}")

@@ -10,7 +10,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from rag.core.records import Article, ArticleInfo, Chunk, IndexHealth, PartialArticle, Passage
+from rag.core.records import (
+    Article,
+    ArticleInfo,
+    Chunk,
+    EmbeddingModel,
+    IndexHealth,
+    PartialArticle,
+    Passage,
+)
 
 DEFAULT_STOP = ("\n",)
 
@@ -32,6 +40,23 @@ class Embedder(Protocol):
     def warm_up(self) -> None:
         """Load the model (or reach the server) now rather than on the first request."""
         ...
+
+
+class ServerUnavailable(RuntimeError):
+    """A server behind a backend cannot be used (down, refusing us, misconfigured). The
+    message is one line naming its URL; a run stops on it rather than failing item by item."""
+
+
+class EmbedderMismatch(ValueError):
+    """The collection was built with another embedding model: its vectors and this model's
+    are not comparable, so searching or adding would give nonsense."""
+
+    def __init__(self, collection: str, recorded: EmbeddingModel | str, used: EmbeddingModel):
+        self.collection, self.recorded, self.used = collection, recorded, used
+        super().__init__(
+            f"collection {collection!r} was built with {recorded}; this run uses {used}. "
+            "Use another --collection, or set RAG_EMBEDDER/RAG_EMBEDDING_MODEL back"
+        )
 
 
 @dataclass(frozen=True)
@@ -140,6 +165,16 @@ class Store(Protocol):
 
     def exists(self) -> bool:
         """Whether the index has been created (an empty one counts)."""
+        ...
+
+    def embedding_model(self) -> EmbeddingModel | None:
+        """The embedder recorded with the collection (None: nothing recorded yet)."""
+        ...
+
+    def check_embedder(self, embedder: Embedder, *, write: bool = False) -> None:
+        """Raise ``EmbedderMismatch`` unless the collection was built with ``embedder`` (or
+        is empty, or holds vectors of its dimension and no record). With ``write``, record
+        it when nothing is recorded. Cheap after the first successful call."""
         ...
 
     def location(self) -> str:

@@ -140,6 +140,21 @@ class IngestResult:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """The embedder a collection was built with, as recorded in the collection.
+
+    >>> str(EmbeddingModel("sentence-transformers:all-MiniLM-L6-v2", 384))
+    'sentence-transformers:all-MiniLM-L6-v2 (384 dims)'
+    """
+
+    name: str
+    dimension: int
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.dimension} dims)"
+
+
 def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
     return Chunk(
         id=chunk_id,

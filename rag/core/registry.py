@@ -10,9 +10,12 @@ with ``register("generator", "name", factory)``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import threading
 from collections.abc import Callable
+
+from pydantic import SecretStr
 
 from rag.core.protocols import Embedder, Generator, Store
 from rag.core.settings import Settings
@@ -21,6 +24,7 @@ from rag.core.settings import Settings
 BACKENDS: dict[str, dict[str, str | Callable[[Settings], object]]] = {
     "embedder": {
         "sentence-transformers": "rag.core.backends.sentence_transformers:create",
+        "openai": "rag.core.backends.openai_embedder:create",
         "onnx-int8": "rag.core.backends.onnx_int8:create",
         "auto": "rag.core.backends.onnx_int8:create_auto",
     },
@@ -59,8 +63,15 @@ def _factory(kind: str, name: str) -> Callable[[Settings], object]:
     return factory
 
 
+def _key(value: object) -> str:
+    """A cache key part; a secret's value counts (its repr hides it)."""
+    if isinstance(value, SecretStr):
+        return "secret:" + hashlib.sha256(value.get_secret_value().encode()).hexdigest()
+    return repr(value)
+
+
 def _cached(kind: str, settings: Settings):
-    fields = tuple((k, repr(v)) for k, v in settings if k.startswith(_FIELDS[kind]))
+    fields = tuple((k, _key(v)) for k, v in settings if k.startswith(_FIELDS[kind]))
     key = (kind, fields)
     with _lock:
         if key not in _cache:

@@ -25,9 +25,11 @@ class DenseRetriever:
     def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
         if self.store.count_chunks() == 0:
             return []
+        vector = self.embedder.embed_query(query)
+        self.store.check_embedder(self.embedder)  # cheap once it has passed
         if filters:
-            return self.store.dense_search(self.embedder.embed_query(query), k, filters)
-        return self.store.dense_search(self.embedder.embed_query(query), k)
+            return self.store.dense_search(vector, k, filters)
+        return self.store.dense_search(vector, k)
 
 
 class BM25Retriever:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,15 +24,36 @@ class Settings(BaseSettings):
     # Storage
     home: Path = Field(Path(".rag"), description="Data directory (Chroma index, uploads).")
     collection: str = Field("articles", min_length=3, max_length=60, pattern=r"^[A-Za-z0-9_-]+$")
-    chroma_host: str | None = Field(None, description="Use a Chroma server instead of a local dir.")
-    chroma_port: int = Field(8000, ge=1, le=65535)
+    chroma_url: str | None = Field(
+        None, description="A Chroma server, http(s)://host:port, instead of a local directory."
+    )
+    chroma_token: SecretStr | None = Field(None, description="Chroma server: auth token.")
+    chroma_token_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization", description="Chroma server: send the token as a Bearer or x-chroma-token"
+    )
+    chroma_tenant: str = Field("default_tenant", min_length=3, description="Chroma server tenant.")
+    chroma_database: str = Field(
+        "default_database", min_length=3, description="Chroma server database."
+    )
+    chroma_host: str | None = Field(None, description="Older spelling of chroma_url: host only.")
+    chroma_port: int = Field(8000, ge=1, le=65535, description="With chroma_host.")
 
     # Backends, by name (see rag.core.registry), and their models
     embedder: str = Field("sentence-transformers", description="sentence-transformers or openai")
     generator: str = Field("llama-cpp", description="llama-cpp or openai")
     store: str = Field("chroma", description="chroma (a local directory or a server)")
     embedding_model: str | None = Field(
-        None, description="sentence-transformers: a local model directory (default: shipped)"
+        None,
+        description="sentence-transformers: a local model directory (default: shipped); "
+        "openai: the model name the server serves",
+    )
+    embedding_base_url: str | None = Field(
+        None, description="openai embedder: the server's base URL, e.g. http://127.0.0.1:11434/v1"
+    )
+    embedding_api_key: SecretStr | None = Field(None, description="openai embedder: API key.")
+    embedding_timeout: float = Field(60.0, gt=0, le=3600, description="Seconds per request.")
+    embedding_max_retries: int = Field(
+        2, ge=0, le=10, description="Retries of a failed embedding request (then an error)."
     )
     llm_model: str | None = Field(None, description="llama-cpp: a GGUF file (default: shipped)")
     n_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)), ge=1)
@@ -63,6 +84,17 @@ class Settings(BaseSettings):
         description="Seconds a writer (ingest, delete, repair) waits for another one to finish.",
     )
 
+    # Browser UI
+    upload_threads: int = Field(
+        1, ge=1, le=64, description="CPU threads a UI upload embeds with (questions keep theirs)."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, le=1000, description="Failed logins per user before a lockout (per address: 4x)."
+    )
+    login_lockout_s: float = Field(
+        30.0, gt=0, le=86400, description="First lockout after failed logins; doubles each time."
+    )
+
     # Retrieval and answering
     retrieval: Literal["dense", "bm25", "hybrid"] = "hybrid"
     top_k: int = Field(4, ge=1, le=50, description="Passages shown to the model and cited.")
@@ -78,6 +110,16 @@ class Settings(BaseSettings):
         description="Abstain when the model gives less than this probability to answering "
         "with words of the evidence.",
     )
+
+    @field_validator("chroma_url", "embedding_base_url", mode="after")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) == 0:
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
 
     @field_validator("home", mode="after")
     @classmethod
@@ -98,6 +140,22 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.home / "chroma"
+
+    @property
+    def chroma_server(self) -> str | None:
+        """The Chroma server's URL (``chroma_url``, or ``chroma_host``:``chroma_port``), or
+        None for the local directory.
+
+        >>> Settings(chroma_host="db", chroma_port=8001).chroma_server
+        'http://db:8001'
+        >>> Settings(chroma_url="https://db.example.org/").chroma_server
+        'https://db.example.org'
+        """
+        if self.chroma_url:
+            return self.chroma_url
+        if self.chroma_host:
+            return f"http://{self.chroma_host}:{self.chroma_port}"
+        return None
 
     @property
     def uploads_path(self) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 from rag.core import registry
 from rag.core.faults import kill_point
 from rag.core.locking import write_lock
-from rag.core.protocols import Embedder, Store
+from rag.core.protocols import Embedder, ServerUnavailable, Store
 from rag.core.records import Article, Chunk, IngestResult, chunk_id_for
 from rag.core.settings import Settings
 from rag.ingestion.chunking import chunk_text
@@ -161,6 +161,8 @@ class Indexer:
     def add(self, article: Article) -> None:
         try:
             item = self._plan(article)
+        except ServerUnavailable:
+            raise  # stops the run: one line naming the server, not one per article
         except Exception as exc:  # one bad article never stops the others
             item = _failed(article.source, f"cannot index ({_describe(exc)})", article.title)
         if isinstance(item, IngestResult) and not self._queue:
@@ -220,6 +222,11 @@ class Indexer:
 
     def _embed(self, jobs: list[_Job]) -> None:
         work = [(job, chunk) for job in jobs for chunk in job.new]
+        if not work:
+            return
+        # Another model's vectors would be nonsense next to the stored ones: stop the whole
+        # run (not each article), before anything is embedded. Records the model on first use.
+        self.store.check_embedder(self.embedder, write=True)
         size = self.settings.embed_batch_size
         for i in range(0, len(work), size):
             batch = [(job, chunk) for job, chunk in work[i : i + size] if job.error is None]
@@ -235,6 +242,8 @@ class Indexer:
                         job.article, [c for c, _ in part], [v for _, v in part]
                     )
                     kill_point("ingest:chunks-stored")
+            except ServerUnavailable:
+                raise
             except Exception as exc:
                 for job, _ in batch:
                     job.error = f"cannot embed or store its chunks ({_describe(exc)})"
@@ -254,6 +263,8 @@ class Indexer:
             keep = {c.id for c in job.chunks}
             stale = [cid for cid in self.store.chunk_ids_of(article.id) if cid not in keep]
             self.store.delete_chunks(stale)  # the old version's, no longer retrieved
+        except ServerUnavailable:
+            raise
         except Exception as exc:
             return _failed(article.source, f"cannot store ({_describe(exc)})", article.title)
         status = "added" if job.is_new_article else "updated"

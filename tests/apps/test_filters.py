@@ -107,11 +107,11 @@ def test_rag_ask_says_when_nothing_matches_and_refuses_bad_dates(news):
 
 def test_ui_service_chat_and_ask_take_filters(news):
     service = Service(news)
-    shown = list(service.chat(QUESTION, [], None, {"source": "harbour-news.com", "since": ""}))
+    shown = list(service.chat(QUESTION, [], [], None, {"source": "harbour-news.com", "since": ""}))
     assert "mem://harbour" in str(shown[-1]) and "mem://city" not in str(shown[-1])
-    shown = list(service.chat(QUESTION, [], None, {"author": "Nobody"}))
+    shown = list(service.chat(QUESTION, [], [], None, {"author": "Nobody"}))
     assert "No article matches author=Nobody." in str(shown[-1])
-    shown = list(service.chat(QUESTION, [], None, {"since": "yesterday"}))
+    shown = list(service.chat(QUESTION, [], [], None, {"since": "yesterday"}))
     assert "since: &#x27;yesterday&#x27; is not a date" in str(shown[-1]) or (
         "since: 'yesterday' is not a date" in str(shown[-1])
     )

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
-from rag.apps.ui import uploads
-from rag.apps.ui.service import FILTER_FIELDS, MAX_TOP_K, Service
+from rag.apps.ui import render, uploads
+from rag.apps.ui.login import ClientAddressMiddleware, LoginGuard
+from rag.apps.ui.service import FILTER_FIELDS, MAX_TOP_K, Service, friendly_error, log_failure
 from rag.apps.ui.style import CSS
 from rag.core.settings import Settings
 
 log = logging.getLogger("ui")
 
 TITLE = "Ask your articles"
+POLL_S = 0.5  # how often the page's upload progress is refreshed
+MAX_UPLOAD_WATCHERS = 8  # upload events waiting on the worker at once (they only poll)
 EXAMPLES = (
     "How much does SoftBank pay OpenAI?",
     "How many people will SB OpenAI Japan hire?",
@@ -128,14 +132,15 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
                     remove_result = gr.HTML(elem_id="remove-result")
 
         pending = gr.State("")
+        turns = gr.State([])  # the conversation as data: [{"question", "answer"}, ...]
 
         # ----- chat: take the question from the box, then stream the answer ---------------
         def take(text: str):
             return "", text
 
-        def respond(text, messages, k, source, since, until, author):  # noqa: PLR0913
+        def respond(text, messages, conversation, k, source, since, until, author):
             slice_ = dict(zip(FILTER_FIELDS, (source, since, until, author), strict=True))
-            yield from service.chat(text, messages, k, slice_)
+            yield from service.chat(text, messages, conversation, k, slice_)
 
         chat_options = dict(
             show_progress="hidden",
@@ -144,29 +149,39 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
             api_visibility="private",
         )
         quick = dict(queue=False, api_visibility="private")
+        chat_io = ([pending, chatbot, turns, top_k, *filter_boxes], [chatbot, turns])
         for trigger in (question.submit, send.click):
             trigger(take, question, [question, pending], **quick).then(
-                respond, [pending, chatbot, top_k, *filter_boxes], chatbot, **chat_options
+                respond, *chat_io, **chat_options
             )
         for button, text in zip(example_buttons, examples, strict=True):
             button.click(lambda t=text: t, None, pending, **quick).then(
-                respond, [pending, chatbot, top_k, *filter_boxes], chatbot, **chat_options
+                respond, *chat_io, **chat_options
             )
-        new_chat.click(lambda: [], None, chatbot, queue=False, api_visibility="private")
+        new_chat.click(lambda: ([], []), None, [chatbot, turns], **quick)
+        chatbot.clear(lambda: [], None, turns, **quick)
 
         # ----- side panel ----------------------------------------------------------------
         def refresh():
             html, options = service.overview()
             return html, gr.update(choices=options, value=None)
 
-        def add(paths, progress=gr.Progress()):  # noqa: B008 (how Gradio injects it)
-            def report(i: int, n: int, name: str) -> None:
-                progress((i, n), desc=f"Indexing {name}" if i < n else "Done")
+        def add(paths):
+            """Queue the files for the background worker and show its progress; questions
+            are answered meanwhile (they have their own slot)."""
+            job = service.start_upload(paths)
+            while not job.wait(POLL_S):
+                yield render.upload_progress_html(job), gr.skip()
+            yield job.html, None
 
-            return service.upload(paths, report), None
-
+        upload_options = dict(concurrency_id="upload", concurrency_limit=MAX_UPLOAD_WATCHERS)
         files.upload(
-            add, files, [upload_result, files], concurrency_id="model", api_visibility="private"
+            add,
+            files,
+            [upload_result, files],
+            api_visibility="private",
+            show_progress="hidden",
+            **upload_options,
         ).then(refresh, None, [stats, article], api_visibility="private")
         remove.click(
             service.remove,
@@ -194,13 +209,61 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
             try:
                 return service.ask(question, top_k or None, filters=slice_)
             except Exception as exc:
-                log.exception("api ask failed")
-                from rag.apps.ui.service import friendly_error
+                log_failure("api ask", exc)  # one line for bad input, else the traceback
+                raise gr.Error(friendly_error(exc), print_exception=False) from None
 
-                raise gr.Error(friendly_error(exc)) from None
+        def upload(files: list[dict]) -> dict:
+            """Add articles: files sent with gradio_client.handle_file(path). Indexed in the
+            background (questions are answered meanwhile); returns when done: {"results":
+            [{name, status, n_chunks, title, error}], "seconds"}."""
+            job = service.start_upload(received_files(files))
+            job.wait()
+            return {
+                "results": [
+                    {
+                        "name": name,
+                        "status": r.status,
+                        "n_chunks": r.n_chunks,
+                        "title": r.title,
+                        "error": r.error,
+                    }
+                    for name, r in job.rows
+                ],
+                "seconds": round((job.finished or 0) - job.submitted, 3),
+            }
 
         gr.api(ask, api_name="ask", concurrency_id="model", concurrency_limit=1)
+        gr.api(upload, api_name="upload", **upload_options)
+    app.rag_service = service
+    close = app.close
+
+    def close_and_stop_uploads(*args, **kwargs):
+        try:
+            return close(*args, **kwargs)
+        finally:
+            service.close()  # the running upload stops at its next embedding batch
+
+    app.close = close_and_stop_uploads
     return app
+
+
+def received_files(files: object) -> list[tuple[str, str]]:
+    """(path, name) of files a client sent to the upload endpoint, which must lie in Gradio's
+    upload folder: a client cannot make the server ingest its own files by naming a path."""
+    gr = require_gradio()
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()).resolve()
+    received = []
+    for item in files if isinstance(files, list) else [files]:
+        path = item.get("path") if isinstance(item, dict) else None
+        if not isinstance(path, str) or not Path(path).resolve().is_relative_to(folder):
+            raise gr.Error(
+                "files: send each file with gradio_client.handle_file(path)",
+                print_exception=False,
+            )
+        received.append((path, str(item.get("orig_name") or Path(path).name)))
+    return received
 
 
 def theme():
@@ -212,26 +275,44 @@ def launch(
     settings: Settings | None = None,
     host: str = "127.0.0.1",
     port: int = 7860,
-    auth: tuple[str, str] | None = None,
+    auth: tuple[str, str] | list[tuple[str, str]] | None = None,
     *,
+    ssl_keyfile: str | None = None,
+    ssl_certfile: str | None = None,
     block: bool = True,
     warm_up: bool = True,
     quiet: bool = False,
 ):
     """Serve the app (binds to ``host``, loopback by default). With ``block=False`` returns
     the running app at once (``app.close()`` stops it). ``warm_up`` loads the models before
-    the first visitor arrives."""
+    the first visitor arrives. ``auth`` = (user, password), or a list of them, requires a
+    login, with lockouts after repeated failures (see ``rag.apps.ui.login``);
+    ``ssl_keyfile`` and ``ssl_certfile`` serve HTTPS."""
+    from starlette.middleware import Middleware
+
     require_gradio()
     settings = settings or Settings()
     app = create_app(settings)
+    guard = None
+    if auth:
+        guard = LoginGuard(
+            dict(auth) if isinstance(auth, list) else dict([auth]),
+            max_failures=settings.login_max_failures,
+            lockout_s=settings.login_lockout_s,
+        )
+    app.login_guard = guard
     if warm_up:
         _warm_up(settings, quiet)
     app.queue(default_concurrency_limit=1)
     app.launch(
         server_name=host,
         server_port=port,
-        auth=auth,
+        auth=guard.authenticate if guard else None,  # an async function: Gradio awaits it
         auth_message="Log in to ask your articles." if auth else None,
+        app_kwargs={"middleware": [Middleware(ClientAddressMiddleware)]},
+        ssl_keyfile=ssl_keyfile,
+        ssl_certfile=ssl_certfile,
+        ssl_verify=False,  # only Gradio's start-up request to itself, on this machine
         prevent_thread_lock=not block,
         show_error=False,
         quiet=quiet,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -17,6 +18,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--auth",
         metavar="USER:PASSWORD",
         help="require this login; use it whenever --host is not 127.0.0.1",
+    )
+    p.add_argument("--ssl-keyfile", metavar="FILE", help="serve HTTPS with this private key (PEM)")
+    p.add_argument(
+        "--ssl-certfile", metavar="FILE", help="serve HTTPS with this certificate chain (PEM)"
     )
     add_settings_arguments(p)
     p.add_argument(
@@ -40,6 +45,43 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def check_tls(keyfile: str | None, certfile: str | None) -> tuple[str | None, str | None]:
+    """Both TLS files or neither, and readable: (keyfile, certfile) as given."""
+    if bool(keyfile) != bool(certfile):
+        missing = "--ssl-certfile" if keyfile else "--ssl-keyfile"
+        raise ValueError(f"{missing}: needed too (give --ssl-keyfile and --ssl-certfile)")
+    for flag, path in (("--ssl-keyfile", keyfile), ("--ssl-certfile", certfile)):
+        if path and not Path(path).expanduser().is_file():
+            raise ValueError(f"{flag}: no such file {path}")
+    return keyfile, certfile
+
+
+def exposure_warnings(host: str, auth: object, tls: bool) -> list[str]:
+    """What to tell the user about serving on ``host`` with or without a login and TLS.
+
+    >>> exposure_warnings("127.0.0.1", None, False)
+    []
+    >>> [w.split(":")[0] for w in exposure_warnings("0.0.0.0", ("a", "b"), False)]
+    ['warning']
+    """
+    if host in LOOPBACK:
+        return []
+    warnings = []
+    if auth is None:
+        warnings.append(
+            f"warning: serving on {host} without --auth: anyone who can reach this "
+            "machine can ask questions, upload and remove articles"
+        )
+    if not tls:
+        warnings.append(
+            f"warning: serving on {host} over plain HTTP: "
+            + ("the login password and " if auth else "")
+            + "every question and answer cross the network unencrypted; give --ssl-keyfile "
+            "and --ssl-certfile, or put a TLS reverse proxy in front (see the README)"
+        )
+    return warnings
+
+
 def run(args: argparse.Namespace) -> int:
     from rag.apps.commands import settings_from
     from rag.apps.ui.app import launch, require_gradio
@@ -48,12 +90,17 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port: {args.port} is not a port number (1-65535)")
     auth = parse_auth(args.auth)
+    keyfile, certfile = check_tls(args.ssl_keyfile, args.ssl_certfile)
     settings = settings_from(args)
-    if args.host not in LOOPBACK and auth is None:
-        print(
-            f"warning: serving on {args.host} without --auth: anyone who can reach this "
-            "machine can ask questions, upload and remove articles",
-            file=sys.stderr,
-        )
-    launch(settings, host=args.host, port=args.port, auth=auth, warm_up=not args.no_warm_up)
+    for warning in exposure_warnings(args.host, auth, tls=bool(keyfile)):
+        print(warning, file=sys.stderr)
+    launch(
+        settings,
+        host=args.host,
+        port=args.port,
+        auth=auth,
+        ssl_keyfile=keyfile,
+        ssl_certfile=certfile,
+        warm_up=not args.no_warm_up,
+    )
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import PurePath
 
 from rag.core.records import ABSTAIN_TEXT, Answer, Citation, IngestResult
@@ -18,8 +18,6 @@ CONTEXT_CHARS = 320
 ABSTAIN_LABEL = "Not in the articles"
 _NEWLINES = re.compile(r"\s*\n\s*")
 _MARKER = re.compile(r"\[(\d{1,2})\]")
-_TAG = re.compile(r"<[^>]*>")
-_ANSWER_DIV = re.compile(r'<div class="rag-answer[^"]*">(.*?)</div>', re.DOTALL)
 
 
 def escape(text: object) -> str:
@@ -29,15 +27,6 @@ def escape(text: object) -> str:
     '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;<br>next'
     """
     return _NEWLINES.sub("<br>", html.escape(str(text), quote=True))
-
-
-def html_to_text(fragment: str) -> str:
-    """The visible text of a fragment made here (tags dropped, entities decoded).
-
-    >>> html_to_text('$3 billion <sup class="rag-ref">[1]</sup> &amp; more')
-    '$3 billion [1] & more'
-    """
-    return html.unescape(_TAG.sub("", fragment.replace("<br>", "\n"))).strip()
 
 
 # ----- citations ----------------------------------------------------------------------------
@@ -212,49 +201,6 @@ def message_text(content: object) -> str:
     return ""
 
 
-def answer_from_fragment(fragment: str) -> str | None:
-    """The plain answer text of an assistant message made here (None for errors/pending).
-
-    >>> answer_from_fragment(answer_html(Answer("q", "$3 billion [1]")))
-    '$3 billion [1]'
-    >>> answer_from_fragment(abstention_html())
-    "The articles don't say."
-    """
-    if "rag-error" in fragment or "rag-pending" in fragment:
-        return None
-    if "rag-abstain" in fragment:
-        return ABSTAIN_TEXT
-    match = _ANSWER_DIV.search(fragment)
-    return html_to_text(match.group(1) if match else fragment) or None
-
-
-def history_from_messages(messages: Iterable[dict] | None) -> list[tuple[str, str]]:
-    """(question, answer) pairs of the conversation shown, for rewriting follow-ups.
-
-    Turns that failed or are still pending are left out.
-
-    >>> history_from_messages([
-    ...     user_message("Who & why?"), assistant_message(streaming_html("Ann [1]")),
-    ...     user_message("Broken?"), assistant_message(error_html("boom")),
-    ... ])
-    [('Who & why?', 'Ann [1]')]
-    """
-    pairs: list[tuple[str, str]] = []
-    question: str | None = None
-    for message in messages or []:
-        if not isinstance(message, dict):  # a gr.ChatMessage
-            message = {"role": getattr(message, "role", ""), "content": message.content}
-        role, text = message.get("role"), message_text(message.get("content"))
-        if role == "user":
-            question = html_to_text(text)
-        elif role == "assistant" and question:
-            answer = answer_from_fragment(text)
-            if answer:
-                pairs.append((question, answer))
-            question = None
-    return pairs
-
-
 # ----- side panel ---------------------------------------------------------------------------
 def stats_html(n_articles: int, n_chunks: int, collection: str = "") -> str:
     """The index summary shown in the side panel.
@@ -316,6 +262,22 @@ def ingest_results_html(rows: Sequence[tuple[str, IngestResult]], summary: str =
         )
     head = f'<div class="rag-upload-summary">{escape(summary)}</div>' if summary else ""
     return f'<div class="rag-uploads">{head}<ul>{"".join(items)}</ul></div>'
+
+
+def upload_progress_html(job) -> str:
+    """Where a background upload has got to (``job``: a ``background.UploadJob``)."""
+    if job.state == "queued":
+        return notice_html("Waiting for the upload before it to finish…")
+    n = max(1, job.n_files)
+    i = min(job.file_index, n)
+    name = escape(job.current or "")
+    chunks = f"{job.chunks_embedded:,} chunks embedded"
+    return (
+        '<div class="rag-upload-progress" role="status">'
+        f'<progress max="{n}" value="{i}"></progress>'
+        f'<div class="rag-progress-text">Indexing {name} ({min(i + 1, n)} of {n}) — {chunks}. '
+        "You can keep asking questions meanwhile.</div></div>"
+    )
 
 
 def notice_html(message: str, kind: str = "info") -> str:

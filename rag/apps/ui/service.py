@@ -1,25 +1,30 @@
 """What the UI does, without Gradio: chat, ask, upload, remove, index overview.
 
-Every function here talks to the core only through the Python API (``rag.apps.api``) and
-turns failures into one readable line; tracebacks go to the server log only.
+Every function here talks to the core through the Python API (``rag.apps.api``; the upload
+worker also takes the process's embedder from the registry, to wrap it) and turns failures
+into one readable line; tracebacks of unexpected errors go to the server log only.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 from rag.apps import api
 from rag.apps.ui import render, uploads
+from rag.apps.ui.background import ThrottledEmbedder, UploadJob, UploadWorker
+from rag.core import registry
 from rag.core.records import Answer, IngestResult
 from rag.core.settings import Settings
 
 log = logging.getLogger("ui")
 MAX_TOP_K = 10
 Messages = list[dict]
-OnProgress = Callable[[int, int, str], None]
+Turns = list[dict]
+MAX_TURNS = 20  # the conversation kept as data; only the latest turns matter for follow-ups
 
 
 def friendly_error(exc: BaseException) -> str:
@@ -34,6 +39,44 @@ def friendly_error(exc: BaseException) -> str:
     if isinstance(exc, ValueError | FileNotFoundError | RuntimeError | PermissionError):
         return message or type(exc).__name__
     return f"Unexpected error ({type(exc).__name__}: {message}); see the server log."
+
+
+def log_failure(what: str, exc: BaseException) -> None:
+    """Log a failure: one line for bad user input (a ``ValueError``, e.g. an empty or too
+    long question), the traceback for anything unexpected."""
+    if isinstance(exc, ValueError):
+        log.warning("%s refused: %s", what, friendly_error(exc))
+    else:
+        log.error("%s failed", what, exc_info=exc)
+
+
+def make_turn(question: str, answer: Answer) -> dict:
+    """One exchange of the conversation as data: the question as asked, and the answer's
+    fields (text, abstained, citations, standalone question...) without the retrieved
+    passages, which would only bloat the session state.
+
+    >>> make_turn("Who?", Answer("Who?", "Ann [1]"))["answer"]["text"]
+    'Ann [1]'
+    """
+    data = answer.to_dict()
+    data.pop("passages", None)
+    return {"question": question, "answer": data}
+
+
+def history_of(turns: Iterable[dict] | None) -> list[tuple[str, str]]:
+    """(question, answer text) pairs of the conversation, for resolving follow-ups.
+
+    >>> history_of([make_turn("Who?", Answer("Who?", "Ann [1]")), {"bad": 1}, None])
+    [('Who?', 'Ann [1]')]
+    """
+    pairs = []
+    for turn in turns or []:
+        if not isinstance(turn, dict) or not isinstance(turn.get("answer"), dict):
+            continue
+        question, text = turn.get("question"), turn["answer"].get("text")
+        if isinstance(question, str) and isinstance(text, str) and question and text:
+            pairs.append((question, text))
+    return pairs
 
 
 def clamp_top_k(value: object, default: int) -> int:
@@ -73,6 +116,7 @@ class Service:
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
+        self.worker = UploadWorker(self._run_upload)
 
     def _settings_for(self, top_k: object) -> Settings:
         return self.settings.with_overrides(top_k=clamp_top_k(top_k, self.settings.top_k))
@@ -82,40 +126,49 @@ class Service:
         self,
         question: str,
         messages: Messages | None,
+        turns: Turns | None = None,
         top_k: object = None,
         filters: dict | None = None,
-    ) -> Iterator:
+    ) -> Iterator[tuple[Messages, Turns]]:
         """Stream an answer into the conversation: the question and a pending notice, the
         text as the model writes it, then the final answer with its sources (or the
-        abstention notice, or the error). ``filters``: source, since, until, author (blank
-        ones are ignored), as ``api.answer``'s keyword arguments."""
+        abstention notice, or the error).
+
+        ``messages`` is what the chat shows (HTML); ``turns`` is the conversation as data
+        (see ``make_turn``), which follow-up questions are resolved against. Each step
+        yields both; a turn is added only when an answer (or an abstention) is complete.
+        ``filters``: source, since, until, author (blank ones are ignored), as
+        ``api.answer``'s keyword arguments."""
         shown = list(messages or [])
+        turns = list(turns or [])
         question = " ".join((question or "").split())
         if not question:
-            yield shown
+            yield shown, turns
             return
-        history = render.history_from_messages(shown)
         shown.append(render.user_message(question))
-        yield [*shown, render.assistant_message(render.pending_html())]
+        yield [*shown, render.assistant_message(render.pending_html())], turns
         streamed = ""
         try:
             final: Answer | None = None
             settings = self._settings_for(top_k)
+            history = history_of(turns) or None
             for item in api.stream_answer(
-                question, history=history or None, settings=settings, **clean_filters(filters)
+                question, history=history, settings=settings, **clean_filters(filters)
             ):
                 if isinstance(item, Answer):
                     final = item
                 elif item:
                     streamed += item
-                    yield [*shown, render.assistant_message(render.streaming_html(streamed))]
+                    fragment = render.streaming_html(streamed)
+                    yield [*shown, render.assistant_message(fragment)], turns
             if final is None:
                 raise RuntimeError("the assistant stopped without an answer")
             fragment = render.answer_html(final, self._article_texts(final))
+            turns = [*turns, make_turn(question, final)][-MAX_TURNS:]
         except Exception as exc:  # shown as one line, never a stack trace
-            log.exception("answering %r failed", question)
+            log_failure(f"answering {question[:80]!r}", exc)
             fragment = render.error_html(friendly_error(exc))
-        yield [*shown, render.assistant_message(fragment)]
+        yield [*shown, render.assistant_message(fragment)], turns
 
     def _article_texts(self, answer: Answer) -> dict[str, str | None]:
         texts: dict[str, str | None] = {}
@@ -177,30 +230,65 @@ class Service:
         names = ", ".join(info.title or Path(info.source).name for info in removed)
         return render.notice_html(f"Removed: {names}", "ok")
 
-    def upload(self, files: Iterable[str | Path] | None, on_progress: OnProgress | None = None):
-        """Store and ingest uploaded files one by one; returns the per-file results HTML."""
-        sent = [uploads.Upload(Path(f), Path(f).name) for f in files or []]
+    def start_upload(self, files: Iterable[object] | None) -> UploadJob:
+        """Store the uploaded files and queue them for indexing in the background; returns
+        the job at once (poll ``job.done`` / ``upload_progress_html(job)``, or ``job.wait()``).
+
+        ``files`` are paths (the browser's file name is the last part), ``(path, name)``
+        pairs, or Gradio file dicts (``{"path": ..., "orig_name": ...}``)."""
+        sent = [_as_upload(f) for f in files or []]
+        sent = [u for u in sent if u is not None]
+        job = self.worker.new_job([u.name for u in sent])
         if not sent:
-            return render.notice_html("Choose .txt, .md, .html, .pdf or .jsonl files to add.")
+            job.finish(render.notice_html("Choose .txt, .md, .html, .pdf or .jsonl files to add."))
+            return job
         try:
             folder = uploads.uploads_dir(self.settings.home, self.settings.uploads_path)
         except (OSError, ValueError) as exc:
-            return render.notice_html(f"Cannot store uploads: {friendly_error(exc)}", "error")
+            job.finish(render.notice_html(f"Cannot store uploads: {friendly_error(exc)}", "error"))
+            return job
         max_bytes = int(self.settings.max_file_mb * 1_000_000)
-        stored, rows = uploads.accept(sent, folder, max_bytes)
-        for i, (name, path) in enumerate(stored):
-            if on_progress:
-                on_progress(i, len(stored), name)
-            rows.extend((name, r) for r in self._ingest_one(name, path))
-        if on_progress and stored:
-            on_progress(len(stored), len(stored), "done")
+        stored, job.rows = uploads.accept(sent, folder, max_bytes)
+        job.stored, job.n_sent = stored, len(sent)
+        if not stored:
+            job.finish(self._results_html(job))
+            return job
+        try:
+            return self.worker.submit(job)
+        except RuntimeError as exc:
+            job.finish(render.notice_html(friendly_error(exc), "error"))
+            return job
+
+    def upload(self, files: Iterable[object] | None, timeout: float | None = None) -> str:
+        """Store and index uploaded files, waiting for the result; returns its HTML."""
+        job = self.start_upload(files)
+        job.wait(timeout)
+        return job.html or render.upload_progress_html(job)
+
+    def _run_upload(self, job: UploadJob, stop: threading.Event) -> str:
+        """The worker's part: index the stored files one by one."""
+        embedder = ThrottledEmbedder(
+            registry.load_embedder(self.settings), job, stop, self.settings.upload_threads
+        )
+        for i, (name, path) in enumerate(job.stored):
+            job.file_index, job.current = i, name
+            job.rows.extend((name, r) for r in self._ingest_one(name, path, embedder))
+        job.file_index = len(job.stored)
+        return self._results_html(job)
+
+    def _results_html(self, job: UploadJob) -> str:
+        rows = job.rows
         counts = {s: sum(r.status == s for _, r in rows) for s in ("added", "updated", "failed")}
         summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing new"
-        return render.ingest_results_html(rows, summary=f"{len(sent)} file(s): {summary}")
+        return render.ingest_results_html(rows, summary=f"{job.n_sent} file(s): {summary}")
 
-    def _ingest_one(self, name: str, path: Path) -> list[IngestResult]:
+    def close(self) -> None:
+        """Stop the background upload worker (the running upload ends part-way)."""
+        self.worker.close()
+
+    def _ingest_one(self, name: str, path: Path, embedder=None) -> list[IngestResult]:
         try:
-            results = api.ingest(path, settings=self.settings).results
+            results = api.ingest(path, settings=self.settings, embedder=embedder).results
         except Exception as exc:
             log.exception("ingesting %s failed", path)
             return [IngestResult(name, "failed", error=friendly_error(exc))]
@@ -209,3 +297,18 @@ class Service:
             error = r.error.replace(str(path), name) if r.error else r.error
             shown.append(IngestResult(r.source, r.status, r.n_chunks, r.title, error))
         return shown or [IngestResult(name, "failed", error="no article found in the file")]
+
+
+def _as_upload(item: object) -> uploads.Upload | None:
+    """An uploaded file as (where it is, the name the user gave it)."""
+    if isinstance(item, dict):  # a Gradio FileData dict (the API)
+        path = item.get("path")
+        if not isinstance(path, str) or not path:
+            return None
+        name = item.get("orig_name") or Path(path).name
+        return uploads.Upload(Path(path), str(name))
+    if isinstance(item, tuple | list) and len(item) == 2:
+        return uploads.Upload(Path(item[0]), str(item[1]))
+    if isinstance(item, str | Path):
+        return uploads.Upload(Path(item), Path(item).name)
+    return None

@@ -24,7 +24,9 @@ call: Chroma 1.5 fails above ~32,000 with "too many SQL variables").
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import sys
 import threading
 import time
@@ -34,10 +36,12 @@ from pathlib import Path
 
 from rag.core.faults import kill_point
 from rag.core.lexical import Filters, LexicalIndex, filter_metadata
+from rag.core.protocols import Embedder, EmbedderMismatch, ServerUnavailable
 from rag.core.records import (
     Article,
     ArticleInfo,
     Chunk,
+    EmbeddingModel,
     IndexHealth,
     PartialArticle,
     Passage,
@@ -49,6 +53,9 @@ from rag.core.settings import Settings
 
 _ARTICLE_SUFFIX = "__articles"
 _BATCH = 1000
+# Collection metadata recording the embedder that built the chunks.
+_EMBEDDER_KEY = "rag_embedder"
+_DIMENSION_KEY = "rag_embedding_dimension"
 _PAGE = 5000
 _lexical: dict[str, LexicalIndex] = {}
 _RETIRE_SECONDS = 60.0  # a replaced client is stopped once no search can still be using it
@@ -66,9 +73,23 @@ _retired: list[tuple[float, object]] = []
 _clients_lock = threading.Lock()
 
 
+class ChromaServerError(ServerUnavailable):
+    """The Chroma server cannot be used; the message is one line naming its URL."""
+
+
 def _key(settings: Settings) -> tuple:
-    if settings.chroma_host:
-        return ("http", settings.chroma_host, settings.chroma_port)
+    """One client per data directory (or server, tenant, database and token) and process."""
+    server = settings.chroma_server
+    if server:
+        token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
+        return (
+            "http",
+            server,
+            settings.chroma_tenant,
+            settings.chroma_database,
+            token,
+            settings.chroma_token_header,
+        )
     return ("path", str(settings.chroma_path.resolve()))
 
 
@@ -89,10 +110,8 @@ def _open(settings: Settings):
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_host:
-        return chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-        )
+    if settings.chroma_server:
+        return _http_client(settings, settings.chroma_server, chroma_settings)
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
@@ -121,9 +140,9 @@ def _handle(settings: Settings, refresh: bool = False) -> _Handle:
     with _clients_lock:
         handle = _clients.get(key)
         if handle is None:
-            seen = None if settings.chroma_host else _stamp(generation_path(settings))
+            seen = None if settings.chroma_server else _stamp(generation_path(settings))
             handle = _clients[key] = _Handle(_open(settings), seen=seen)
-        elif refresh and not settings.chroma_host:
+        elif refresh and not settings.chroma_server:
             stamp = _stamp(generation_path(settings))
             if stamp != handle.seen:
                 handle.client = _reopen(settings, handle.client)
@@ -139,7 +158,7 @@ def chroma_client(settings: Settings):
 
 def bump_generation(settings: Settings) -> None:
     """Tell other processes the stored content changed (embedded mode only)."""
-    if settings.chroma_host:
+    if settings.chroma_server:
         return
     path = generation_path(settings)
     before = _stamp(path)
@@ -151,6 +170,128 @@ def bump_generation(settings: Settings) -> None:
         handle = _clients.get(_key(settings))
         if handle is not None and handle.seen == before:
             handle.seen = _stamp(path)  # our own write: this process's client is current
+
+
+def _headers(settings: Settings) -> dict[str, str]:
+    if settings.chroma_token is None:
+        return {}
+    token = settings.chroma_token.get_secret_value()
+    if settings.chroma_token_header == "Authorization":
+        return {"Authorization": f"Bearer {token}"}
+    return {"X-Chroma-Token": token}
+
+
+def _http_client(settings: Settings, server: str, chroma_settings):
+    """A client of the server at ``server``, after checking it answers and lets us in; the
+    database is created when the tenant has none of that name."""
+    import chromadb
+    from chromadb.errors import NotFoundError
+
+    headers = _headers(settings)
+    _preflight(server, headers)
+    options = dict(
+        host=server,
+        ssl=server.startswith("https://"),
+        headers=headers or None,
+        settings=chroma_settings,
+        tenant=settings.chroma_tenant,
+    )
+    try:
+        return chromadb.HttpClient(**options, database=settings.chroma_database)
+    except NotFoundError as exc:
+        if "database" not in str(exc).lower():
+            raise ChromaServerError(
+                f"Chroma server {server}: tenant {settings.chroma_tenant!r} not found "
+                "(RAG_CHROMA_TENANT)"
+            ) from None
+    admin = chromadb.AdminClient(_admin_settings(server, headers, chroma_settings))
+    admin.create_database(settings.chroma_database, tenant=settings.chroma_tenant)
+    return chromadb.HttpClient(**options, database=settings.chroma_database)
+
+
+def _admin_settings(server: str, headers: dict, base):
+    """chromadb settings of an admin client for ``server`` (as HttpClient sets them)."""
+    admin = base.model_copy()
+    admin.chroma_api_impl = "chromadb.api.fastapi.FastAPI"
+    admin.chroma_server_host = server
+    admin.chroma_server_ssl_enabled = server.startswith("https://")
+    admin.chroma_server_headers = headers or None
+    return admin
+
+
+def _preflight(server: str, headers: dict[str, str], timeout: float = 10.0) -> None:
+    """One request that tells the usual failures apart, as one line naming the URL."""
+    import httpx
+
+    try:
+        response = httpx.get(f"{server}/api/v2/auth/identity", headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise ChromaServerError(f"Chroma server {server}: {_transport_cause(exc)}") from None
+    if response.status_code in (401, 403):
+        raise ChromaServerError(
+            f"Chroma server {server}: HTTP {response.status_code}, not authorised "
+            "(check RAG_CHROMA_TOKEN and RAG_CHROMA_TOKEN_HEADER)"
+        )
+    if response.status_code == 404:
+        raise ChromaServerError(
+            f"Chroma server {server}: HTTP 404, no Chroma 1.x API there (check RAG_CHROMA_URL)"
+        )
+    if response.status_code >= 400:
+        raise ChromaServerError(
+            f"Chroma server {server}: HTTP {response.status_code} "
+            f"({' '.join(response.text.split())[:200]})"
+        )
+
+
+def _transport_cause(exc: BaseException) -> str:
+    import httpx
+
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return f"cannot connect ({detail}); is the server running?"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer in time ({detail})"
+    return f"{type(exc).__name__}: {detail}"
+
+
+def _server_errors(method):
+    """On a server, turn a lost connection (or chromadb's wording of it) into one line
+    naming the URL."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        server = self.settings.chroma_server
+        if server is None:
+            return method(self, *args, **kwargs)
+        try:
+            return method(self, *args, **kwargs)
+        except (ChromaServerError, EmbedderMismatch):
+            raise
+        except Exception as exc:
+            cause = _server_cause(exc)
+            if cause is None:
+                raise
+            raise ChromaServerError(f"Chroma server {server}: {cause}") from exc
+
+    return wrapper
+
+
+def _server_cause(exc: BaseException) -> str | None:
+    import httpx
+    from chromadb.errors import ChromaAuthError, ChromaError
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, httpx.HTTPError):
+            return _transport_cause(seen)
+        if isinstance(seen, ChromaAuthError):
+            return "not authorised (check RAG_CHROMA_TOKEN)"
+        if isinstance(seen, ChromaError):
+            return None  # an answer from the server: not a connection problem
+        if "Could not connect to a Chroma server" in str(seen):
+            return "cannot connect; is the server running?"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _clean_meta(meta: dict) -> dict:
@@ -172,8 +313,9 @@ def lexical_path(settings: Settings, collection: str) -> Path:
     """The collection's lexical index file: beside the Chroma directory, or, with a Chroma
     server, a local file per server and collection."""
     folder = settings.home / "lexical"
-    if settings.chroma_host:
-        folder = folder / f"{settings.chroma_host}-{settings.chroma_port}"
+    if settings.chroma_server:
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", settings.chroma_server).strip("_")
+        folder = folder / f"{name}-{settings.chroma_tenant}-{settings.chroma_database}"
     return folder / f"{collection}.sqlite"
 
 
@@ -212,6 +354,7 @@ class ChromaStore:
         self.name = collection or self.settings.collection
         self._epoch = -1
         self._collections: tuple | None = None
+        self._embedder_ok: EmbeddingModel | None = None  # checked against the record
 
     def _open_collections(self, refresh: bool = False) -> tuple:
         handle = _handle(self.settings, refresh)
@@ -237,6 +380,7 @@ class ChromaStore:
     def articles(self):
         return self._open_collections()[1]
 
+    @_server_errors
     def refresh(self) -> None:
         """Reopen the client if another process committed since it was opened (O(1))."""
         self._open_collections(refresh=True)
@@ -309,12 +453,14 @@ class ChromaStore:
         return str(self.lexical.revision())
 
     # ----- articles -----------------------------------------------------------------
+    @_server_errors
     def article_info(self, article_id: str) -> ArticleInfo | None:
         got = self.articles.get(ids=[article_id], include=["metadatas"])
         if not got["ids"]:
             return None
         return _info_from(got["ids"][0], got["metadatas"][0])
 
+    @_server_errors
     def article_text(self, article_id: str) -> str | None:
         got = self.articles.get(ids=[article_id], include=["documents"])
         return got["documents"][0] if got["ids"] else None
@@ -332,6 +478,7 @@ class ChromaStore:
     def count_articles(self) -> int:
         return self.articles.count()
 
+    @_server_errors
     def list_articles(self) -> list[ArticleInfo]:
         return sorted(self._iter_articles(), key=lambda info: info.source)
 
@@ -344,6 +491,7 @@ class ChromaStore:
             found[by_id.id] = by_id
         return sorted(found.values(), key=lambda info: info.source)
 
+    @_server_errors
     def put_article(self, article: Article, n_chunks: int) -> None:
         """Write the article record last: it marks the article's chunks as complete."""
         meta = {
@@ -364,6 +512,7 @@ class ChromaStore:
         self.lexical.bump()
         bump_generation(self.settings)
 
+    @_server_errors
     def delete_article(self, article_id: str) -> int:
         """Remove an article and all its chunks; returns the number of chunks removed.
 
@@ -378,6 +527,7 @@ class ChromaStore:
         self.lexical.delete_article(article_id)
         return len(ids)
 
+    @_server_errors
     def find_uncommitted(self, source: str) -> list[PartialArticle]:
         """Articles with chunks stored from ``source`` but no record (an interrupted ingest
         or delete)."""
@@ -396,6 +546,7 @@ class ChromaStore:
         ]
 
     # ----- chunks -------------------------------------------------------------------
+    @_server_errors
     def chunk_ids_of(self, article_id: str) -> list[str]:
         ids: list[str] = []
         while True:
@@ -406,6 +557,7 @@ class ChromaStore:
             if len(got["ids"]) < _PAGE:
                 return ids
 
+    @_server_errors
     def existing_chunk_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(ids), _BATCH):
@@ -413,6 +565,7 @@ class ChromaStore:
         # stored in both Chroma and the lexical index: a chunk missing from either is rewritten
         return found & self.lexical.existing(list(found)) if found else found
 
+    @_server_errors
     def upsert_chunks(
         self, article: Article, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]
     ) -> None:
@@ -428,6 +581,7 @@ class ChromaStore:
         )
         lexical.upsert(list(zip(chunks, metas, strict=True)))
 
+    @_server_errors
     def delete_chunks(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         for i in range(0, len(ids), _BATCH):
@@ -437,6 +591,7 @@ class ChromaStore:
             self.lexical.delete_chunks(ids)
             bump_generation(self.settings)
 
+    @_server_errors
     def count_chunks(self) -> int:
         return self.chunks.count()
 
@@ -459,6 +614,7 @@ class ChromaStore:
             docs = got["documents"] if "documents" in include else [None] * len(got["ids"])
             yield from zip(got["ids"], docs, got["metadatas"], strict=True)
 
+    @_server_errors
     def all_chunks(self, committed_only: bool = True) -> list[tuple[Chunk, dict]]:
         """Every committed chunk with its metadata (for lexical retrieval); with
         ``committed_only=False`` also the chunks of interrupted ingests and deletes."""
@@ -470,6 +626,7 @@ class ChromaStore:
             or is_committed(cid, text, meta, hashes.get(meta.get("article_id", "")))
         ]
 
+    @_server_errors
     def dense_search(
         self, embedding: Sequence[float], k: int, filters: Filters | None = None
     ) -> list[Passage]:
@@ -527,6 +684,7 @@ class ChromaStore:
                 meta = part[cid]
                 yield cid, meta, is_committed(cid, text, meta, hashes.get(meta["article_id"]))
 
+    @_server_errors
     def health(self) -> IndexHealth:
         """Partial state left by an interrupted ingest or delete (reads every chunk's
         metadata: for ``rag status``, not per question)."""
@@ -550,6 +708,7 @@ class ChromaStore:
         ]
         return IndexHealth(uncommitted=uncommitted, incomplete=incomplete)
 
+    @_server_errors
     def repair(self) -> IndexHealth:
         """Remove what ``health`` found: uncommitted chunks, and incomplete articles (record
         and chunks: the next ingest of their file adds them again, whole). Returns what was
@@ -567,12 +726,16 @@ class ChromaStore:
         return found
 
     def exists(self) -> bool:
-        return bool(self.settings.chroma_host) or self.settings.chroma_path.exists()
+        return bool(self.settings.chroma_server) or self.settings.chroma_path.exists()
 
     def location(self) -> str:
-        if self.settings.chroma_host:
-            return f"http://{self.settings.chroma_host}:{self.settings.chroma_port}"
-        return str(self.settings.chroma_path.resolve())
+        server = self.settings.chroma_server
+        if server is None:
+            return str(self.settings.chroma_path.resolve())
+        s = self.settings
+        if (s.chroma_tenant, s.chroma_database) == ("default_tenant", "default_database"):
+            return server
+        return f"{server} (tenant {s.chroma_tenant}, database {s.chroma_database})"
 
     def lexical_search(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
         """The ``k`` best committed chunks by BM25 (SQLite FTS5), within ``filters`` (an SQL
@@ -594,6 +757,57 @@ class ChromaStore:
     def any_match(self, filters: Filters | None) -> bool:
         """Whether any stored chunk lies within the filters (an indexed lookup)."""
         return self.lexical.any_match(filters)
+
+    # ----- the embedder that built the collection -------------------------------------
+    @_server_errors
+    def embedding_model(self) -> EmbeddingModel | None:
+        """Read afresh each time: another process may have recorded it meanwhile."""
+        meta = self._current_metadata()
+        name, dimension = meta.get(_EMBEDDER_KEY), meta.get(_DIMENSION_KEY)
+        if not name or not dimension:
+            return None
+        return EmbeddingModel(str(name), int(dimension))
+
+    @_server_errors
+    def check_embedder(self, embedder: Embedder, *, write: bool = False) -> None:
+        used = EmbeddingModel(embedder.name, int(embedder.dimension))
+        if self._embedder_ok == used:
+            return  # once per store: the record does not change under a collection in use
+        recorded = self.embedding_model()
+        if recorded == used:
+            self._embedder_ok = used
+            return
+        # An emptied collection keeps its vectors' dimension (Chroma's index is fixed by the
+        # first vector), so it can change model only to one of the same dimension.
+        if self.count_chunks() or (recorded and recorded.dimension != used.dimension):
+            if recorded is not None:
+                raise EmbedderMismatch(self.name, recorded, used)
+            stored = self._stored_dimension()  # built before models were recorded
+            if stored is not None and stored != used.dimension:
+                raise EmbedderMismatch(self.name, f"an unrecorded model ({stored} dims)", used)
+        if write:  # first write, an empty collection, or one from before records: adopt
+            self._record(used)
+            self._embedder_ok = used
+
+    def _current_metadata(self) -> dict:
+        from chromadb.errors import NotFoundError
+
+        try:
+            collection = self.client.get_collection(self.name, embedding_function=None)
+        except (NotFoundError, ValueError):
+            return {}
+        return dict(collection.metadata or {})
+
+    def _stored_dimension(self) -> int | None:
+        got = self.chunks.get(limit=1, include=["embeddings"])
+        embeddings = got.get("embeddings")
+        return len(embeddings[0]) if embeddings is not None and len(embeddings) else None
+
+    def _record(self, model: EmbeddingModel) -> None:
+        # chroma refuses "hnsw:" keys in modify (the distance stays cosine in its config)
+        meta = {k: v for k, v in self._current_metadata().items() if not k.startswith("hnsw:")}
+        meta.update({_EMBEDDER_KEY: model.name, _DIMENSION_KEY: model.dimension})
+        self.chunks.modify(metadata=meta)
 
 
 def create(settings: Settings, collection: str | None = None) -> ChromaStore:

@@ -8,14 +8,13 @@ import rag.apps.ui.render
 from rag.apps.ui.render import (
     abstention_html,
     answer_html,
-    assistant_message,
     citation_html,
     error_html,
     highlight_context,
-    history_from_messages,
     ingest_results_html,
     pending_html,
     streaming_html,
+    upload_progress_html,
     user_message,
 )
 from rag.core.records import ABSTAIN_TEXT, Answer, Citation, IngestResult
@@ -107,28 +106,15 @@ def test_answer_text_is_escaped():
     assert "<img" not in out and "&lt;img" in out
 
 
-def test_history_keeps_question_answer_pairs_in_gradio_6_format():
-    """Gradio 6 hands messages back with content as a list of text blocks."""
+def test_upload_progress_names_the_file_and_counts_chunks():
+    from rag.apps.ui.background import UploadJob
 
-    def blocks(message):
-        return {**message, "content": [{"type": "text", "text": message["content"]}]}
-
-    final = answer_html(Answer("q", "$3 billion (£2.4bn) [1]", citations=[CITE]), {"art": TEXT})
-    messages = [
-        user_message("How much does SoftBank pay <OpenAI>?"),
-        assistant_message(final),
-        user_message("Capital of Mars?"),
-        assistant_message(abstention_html()),
-        user_message("Will this fail?"),
-        assistant_message(error_html("boom")),
-        user_message("Pending?"),
-        assistant_message(pending_html()),
-    ]
-    assert history_from_messages([blocks(m) for m in messages]) == [
-        ("How much does SoftBank pay <OpenAI>?", "$3 billion (£2.4bn) [1]"),
-        ("Capital of Mars?", ABSTAIN_TEXT),
-    ]
-    assert history_from_messages(None) == []
+    job = UploadJob(1, ["a <b>.txt", "c.md"], stored=[("a <b>.txt", None), ("c.md", None)])
+    assert "Waiting for the upload before it" in upload_progress_html(job)
+    job.state, job.current, job.chunks_embedded = "running", "a <b>.txt", 1234
+    out = upload_progress_html(job)
+    assert '<progress max="2" value="0">' in out and "a &lt;b&gt;.txt (1 of 2)" in out
+    assert "1,234 chunks embedded" in out and "\n" not in out
 
 
 def test_ingest_results_show_status_and_reason():

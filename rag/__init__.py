@@ -17,6 +17,7 @@ _EXPORTS = {
     "Answer": "rag.core.records",
     "ArticleInfo": "rag.core.records",
     "Citation": "rag.core.records",
+    "Filters": "rag.core.lexical",
     "IngestResult": "rag.core.records",
     "Passage": "rag.core.records",
     "Settings": "rag.core.settings",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.core import registry
+from rag.core.lexical import Filters
 from rag.core.locking import write_lock
 from rag.core.records import Answer, ArticleInfo, EmbeddingModel, IndexHealth, PartialArticle
 from rag.core.settings import Settings
@@ -32,21 +33,60 @@ def get_assistant(settings: Settings | None = None, **overrides):
         return _assistants[resolved]
 
 
+def make_filters(
+    source: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    author: str | None = None,
+) -> Filters | None:
+    """Filters from keyword arguments (None when none is given); dates are YYYY-MM-DD."""
+    filters = Filters(source=source, since=since, until=until, author=author)
+    return filters or None
+
+
 def answer(
-    question: str, *, history: History | None = None, settings: Settings | None = None, **overrides
+    question: str,
+    *,
+    history: History | None = None,
+    settings: Settings | None = None,
+    source: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    author: str | None = None,
+    **overrides,
 ) -> Answer:
     """Answer a question from the indexed articles, with numbered citations.
 
+    ``source`` (an article's site, e.g. ``reuters.com``, or its exact source), ``since`` and
+    ``until`` (YYYY-MM-DD, inclusive) and ``author`` restrict the articles searched.
     ``overrides`` are Settings fields (``top_k=3``, ``collection="news"``, ...).
     """
-    return get_assistant(settings, **overrides).answer(question, history=history)
+    filters = make_filters(source, since, until, author)
+    assistant = get_assistant(settings, **overrides)
+    if filters:
+        return assistant.answer(question, history=history, filters=filters)
+    return assistant.answer(question, history=history)
 
 
 def stream_answer(
-    question: str, *, history: History | None = None, settings: Settings | None = None, **overrides
+    question: str,
+    *,
+    history: History | None = None,
+    settings: Settings | None = None,
+    source: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    author: str | None = None,
+    **overrides,
 ) -> Iterator[str | Answer]:
-    """Yield the answer's text pieces as they are generated, then the final ``Answer``."""
-    yield from get_assistant(settings, **overrides).stream_answer(question, history=history)
+    """Yield the answer's text pieces as they are generated, then the final ``Answer``.
+    Filters as for ``answer``."""
+    filters = make_filters(source, since, until, author)
+    assistant = get_assistant(settings, **overrides)
+    if filters:
+        yield from assistant.stream_answer(question, history=history, filters=filters)
+    else:
+        yield from assistant.stream_answer(question, history=history)
 
 
 def ingest(

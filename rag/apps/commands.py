@@ -14,6 +14,18 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--collection", help="collection name (default articles)")
 
 
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    """--source/--since/--until/--author: search only a slice of the archive."""
+    p.add_argument("--source", help="only articles of this site (e.g. reuters.com) or source")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only articles dated on or after")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="only articles dated on or before")
+    p.add_argument("--author", help="only articles by this author (exact name)")
+
+
+def filters_from(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k, None) for k in ("source", "since", "until", "author")}
+
+
 def settings_from(args: argparse.Namespace, **extra):
     from rag.core.settings import Settings
 
@@ -27,6 +39,7 @@ def register(sub) -> None:
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.add_argument("--top-k", type=int, help="passages to retrieve")
     ask.add_argument("--retrieval", choices=["dense", "bm25", "hybrid"])
+    add_filter_arguments(ask)
     add_settings_arguments(ask)
     ask.set_defaults(func=cmd_ask)
 
@@ -75,7 +88,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if not registry.open_store(settings).exists():
         print(f"rag: no index at {settings.home}; run `rag ingest corpus/` first", file=sys.stderr)
         return 2
-    result = answer(args.question, settings=settings)
+    result = answer(args.question, settings=settings, **filters_from(args))
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -11,6 +11,7 @@ from functools import cached_property
 
 from rag.core import prompts, registry
 from rag.core.grounding import best_span, clean_answer
+from rag.core.lexical import Filters
 from rag.core.protocols import Embedder, GenerationStats, Generator, Store
 from rag.core.records import ABSTAIN_TEXT, Answer, Citation, Passage
 from rag.core.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
@@ -192,8 +193,17 @@ class Assistant:
         previous = last_user_question(history)
         return resolve_follow_up(previous, question) if previous else question
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: str, k: int | None = None, filters: Filters | None = None
+    ) -> list[Passage]:
+        if filters:
+            return self.retriever.retrieve(question, k or self.settings.top_k, filters)
         return self.retriever.retrieve(question, k or self.settings.top_k)
+
+    def nothing_matches(self, filters: Filters | None) -> bool:
+        """Filters that no stored chunk satisfies (an indexed lookup in the store)."""
+        any_match = getattr(self.store, "any_match", None)
+        return bool(filters) and any_match is not None and not any_match(filters)
 
     def select_evidence(self, question: str, passages: list[Passage]) -> list[Evidence]:
         """The sentences of the passages that best match the question, best first."""
@@ -264,13 +274,25 @@ class Assistant:
         return answer
 
     # ----- public -------------------------------------------------------------------
-    def stream_answer(self, question: str, history=None) -> Iterator[str | Answer]:
-        """Yield text pieces as the model writes them, then the final grounded Answer."""
+    def stream_answer(
+        self, question: str, history=None, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield text pieces as the model writes them, then the final grounded Answer.
+
+        ``filters`` restrict retrieval to a source/site, a date range or an author; when
+        no stored article matches them the answer says so (and counts as abstained)."""
         started = time.perf_counter()
         question = _validate(question)
         standalone = self.standalone_question(question, history)
         answer = Answer(question=question, text="", standalone_question=standalone)
-        answer.passages = self.retrieve(standalone)
+        if self.nothing_matches(filters):
+            answer.text = f"No article matches {filters.describe()}."
+            answer.abstained = True
+            yield answer.text
+            answer.latency_s = round(time.perf_counter() - started, 4)
+            yield answer
+            return
+        answer.passages = self.retrieve(standalone, filters=filters)
         if self._should_abstain_early(answer.passages):
             answer = _abstain(answer)
             yield answer.text
@@ -298,9 +320,9 @@ class Assistant:
         answer.latency_s = round(time.perf_counter() - started, 4)
         yield answer
 
-    def answer(self, question: str, history=None) -> Answer:
+    def answer(self, question: str, history=None, filters: Filters | None = None) -> Answer:
         final = None
-        for item in self.stream_answer(question, history):
+        for item in self.stream_answer(question, history, filters):
             final = item
         assert isinstance(final, Answer)
         return final

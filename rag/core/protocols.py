@@ -158,7 +158,10 @@ class Store(Protocol):
 
     def dense_search(self, embedding: Sequence[float], k: int) -> list[Passage]: ...
 
-    def revision(self) -> str: ...
+    def revision(self) -> str:
+        """A cheap token (O(1), whatever the archive's size) that changes whenever stored
+        content changes, in this process or another."""
+        ...
 
     def exists(self) -> bool:
         """Whether the index has been created (an empty one counts)."""

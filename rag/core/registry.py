@@ -25,6 +25,8 @@ BACKENDS: dict[str, dict[str, str | Callable[[Settings], object]]] = {
     "embedder": {
         "sentence-transformers": "rag.core.backends.sentence_transformers:create",
         "openai": "rag.core.backends.openai_embedder:create",
+        "onnx-int8": "rag.core.backends.onnx_int8:create",
+        "auto": "rag.core.backends.onnx_int8:create_auto",
     },
     "generator": {
         "llama-cpp": "rag.core.backends.llama_cpp:create",

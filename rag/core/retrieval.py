@@ -1,10 +1,15 @@
-"""Retrievers over a ``Store``: dense, lexical (BM25) and their reciprocal-rank fusion."""
+"""Retrievers over a ``Store``: dense, lexical (BM25) and their reciprocal-rank fusion.
+
+Filters (``rag.core.lexical.Filters``) are applied inside the store by both retrievers
+(a Chroma ``where`` and an SQL ``WHERE``), never by filtering a top-k afterwards.
+"""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import replace
 
+from rag.core.lexical import Filters
 from rag.core.protocols import Embedder, Store
 from rag.core.records import Passage, passage_from
 from rag.core.text import tokenize
@@ -17,16 +22,20 @@ class DenseRetriever:
         self.store = store
         self.embedder = embedder
 
-    def retrieve(self, query: str, k: int) -> list[Passage]:
+    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
         if self.store.count_chunks() == 0:
             return []
         vector = self.embedder.embed_query(query)
         self.store.check_embedder(self.embedder)  # cheap once it has passed
+        if filters:
+            return self.store.dense_search(vector, k, filters)
         return self.store.dense_search(vector, k)
 
 
 class BM25Retriever:
-    """Lexical retrieval over all chunks; the index is rebuilt when the store changes."""
+    """Lexical retrieval: the store's own on-disk index (``store.lexical_search``) when it has
+    one; otherwise (a store without it, e.g. a test fake) an in-memory BM25 over all chunks,
+    rebuilt when ``store.revision()`` changes."""
 
     def __init__(self, store: Store):
         self.store = store
@@ -47,7 +56,12 @@ class BM25Retriever:
         self._entries = entries
         self._revision = revision
 
-    def retrieve(self, query: str, k: int) -> list[Passage]:
+    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+        search = getattr(self.store, "lexical_search", None)
+        if search is not None:
+            return search(query, k, filters) if filters else search(query, k)
+        if filters:
+            raise ValueError(f"{self.store.name}: this store cannot filter ({filters.describe()})")
         with self._lock:
             self._ensure_index()
             if self._index is None:
@@ -88,9 +102,9 @@ class HybridRetriever:
         self.lexical = lexical
         self.fetch_k = fetch_k
 
-    def retrieve(self, query: str, k: int) -> list[Passage]:
-        dense = self.dense.retrieve(query, self.fetch_k)
-        lexical = self.lexical.retrieve(query, self.fetch_k)
+    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+        dense = self.dense.retrieve(query, self.fetch_k, filters)
+        lexical = self.lexical.retrieve(query, self.fetch_k, filters)
         fused = reciprocal_rank_fusion([dense, lexical], k)
         similarity = {p.chunk.id: p.score for p in dense}
         return [replace(p, score=similarity.get(p.chunk.id, 0.0)) for p in fused]

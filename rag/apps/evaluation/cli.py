@@ -29,7 +29,7 @@ def _positive(text: str) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from rag.apps.commands import add_settings_arguments
+    from rag.apps.commands import add_filter_arguments, add_settings_arguments
 
     p.add_argument("questions", help="JSONL, CSV or SQuAD v2.0 JSON file of questions")
     p.add_argument("--out", default="eval-out", help="output directory (default eval-out)")
@@ -53,11 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-k", type=int, help="passages shown to the model")
     p.add_argument("--retrieval", choices=["dense", "bm25", "hybrid"])
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_filter_arguments(p)
     add_settings_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rag.apps.commands import settings_from
+    from rag.apps.commands import filters_from, settings_from
     from rag.apps.evaluation.report import fmt
     from rag.apps.evaluation.runner import REPORT, RESULTS, SUMMARY, evaluate
 
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         format=args.format,
         collection=args.collection,
+        **filters_from(args),
     )
     summary = result.summary
     width = max(map(len, SHOWN))

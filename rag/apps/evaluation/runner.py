@@ -114,15 +114,21 @@ def error_row(question: Question, error: str) -> dict:
     }
 
 
-def ask(assistant, question: Question) -> dict:
+def ask(assistant, question: Question, filters=None) -> dict:
     """Answer one question and score it; a question the assistant rejects becomes an error row."""
     try:
-        answer = assistant.answer(question.question)
+        if filters:
+            answer = assistant.answer(question.question, filters=filters)
+        else:
+            answer = assistant.answer(question.question)
     except ValueError as exc:
         return error_row(question, str(exc))
     retrieved = None
     if (question.source or question.answers) and hasattr(assistant, "retrieve"):
-        retrieved = assistant.retrieve(question.question, RETRIEVAL_DEPTH)
+        if filters:
+            retrieved = assistant.retrieve(question.question, RETRIEVAL_DEPTH, filters)
+        else:
+            retrieved = assistant.retrieve(question.question, RETRIEVAL_DEPTH)
     return score_row(question, answer, retrieved)
 
 
@@ -225,6 +231,10 @@ def evaluate(
     format: str = "auto",
     collection: str | None = None,
     warmup: bool = True,
+    source: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    author: str | None = None,
 ) -> EvalResult:
     """Answer and score questions; with ``out_dir``, write results.jsonl, summary.json, report.html.
 
@@ -232,13 +242,16 @@ def evaluate(
     A SQuAD file's articles are ingested first into ``collection`` (default ``squad-<stem>``).
     ``workers`` > 1 overlaps retrieval with generation (the model itself answers one
     question at a time), so per-question latency then includes waiting for the model.
+    ``source``, ``since``, ``until``, ``author``: ask within that slice of the archive
+    (as ``answer()``).
 
     >>> from rag.apps.evaluation import evaluate                       # doctest: +SKIP
     >>> evaluate("corpus/questions.jsonl").summary["f1"]          # doctest: +SKIP
     0.83
     """
-    from rag.apps.api import get_assistant
+    from rag.apps.api import get_assistant, make_filters
 
+    filters = make_filters(source, since, until, author)
     if workers < 1:
         raise ValueError(f"workers: {workers}, must be at least 1")
     dataset = _resolve(questions, format, collection)
@@ -274,7 +287,7 @@ def evaluate(
             assistant.answer(pending[0].question)
         warmup_s = time.perf_counter() - t
 
-    new_rows = _run(assistant, pending, results_path, workers, progress)
+    new_rows = _run(assistant, pending, results_path, workers, progress, filters)
     rows_by_id = {**done, **new_rows}
     rows = [rows_by_id[q.id] for q in chosen if q.id in rows_by_id]
     wall = time.perf_counter() - started
@@ -293,6 +306,8 @@ def evaluate(
         "n_problems": len(dataset.problems),
     }
     summary["config"] = config
+    if filters:
+        summary["filters"] = filters.describe()
     summary["run"] = {
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -322,7 +337,12 @@ def evaluate(
 
 
 def _run(
-    assistant, pending: list[Question], results_path: Path | None, workers: int, progress: bool
+    assistant,
+    pending: list[Question],
+    results_path: Path | None,
+    workers: int,
+    progress: bool,
+    filters=None,
 ) -> dict[str, dict]:
     """Ask the pending questions, appending each scored row to results.jsonl as it arrives."""
     from tqdm import tqdm
@@ -348,10 +368,10 @@ def _run(
     try:
         if workers == 1:
             for question in pending:
-                record(ask(assistant, question))
+                record(ask(assistant, question, filters))
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval") as pool:
-                futures = [pool.submit(ask, assistant, q) for q in pending]
+                futures = [pool.submit(ask, assistant, q, filters) for q in pending]
                 try:
                     for future in as_completed(futures):
                         record(future.result())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag.apps.ui import render, uploads
 from rag.apps.ui.login import ClientAddressMiddleware, LoginGuard
-from rag.apps.ui.service import MAX_TOP_K, Service, friendly_error, log_failure
+from rag.apps.ui.service import FILTER_FIELDS, MAX_TOP_K, Service, friendly_error, log_failure
 from rag.apps.ui.style import CSS
 from rag.core.settings import Settings
 
@@ -101,6 +101,13 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
                     label="Passages per question (top-k)",
                     elem_id="top-k",
                 )
+                with gr.Accordion("Filter the articles", open=False, elem_id="filters"):
+                    filter_boxes = [
+                        gr.Textbox(label="Source or site", placeholder="reuters.com", max_lines=1),
+                        gr.Textbox(label="Since", placeholder="YYYY-MM-DD", max_lines=1),
+                        gr.Textbox(label="Until", placeholder="YYYY-MM-DD", max_lines=1),
+                        gr.Textbox(label="Author", max_lines=1),
+                    ]
                 with gr.Accordion("Add articles", open=True, elem_id="add"):
                     files = gr.File(
                         file_count="multiple",
@@ -131,8 +138,9 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
         def take(text: str):
             return "", text
 
-        def respond(text: str, messages: list, conversation: list, k: float):
-            yield from service.chat(text, messages, conversation, k)
+        def respond(text, messages, conversation, k, source, since, until, author):
+            slice_ = dict(zip(FILTER_FIELDS, (source, since, until, author), strict=True))
+            yield from service.chat(text, messages, conversation, k, slice_)
 
         chat_options = dict(
             show_progress="hidden",
@@ -141,7 +149,7 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
             api_visibility="private",
         )
         quick = dict(queue=False, api_visibility="private")
-        chat_io = ([pending, chatbot, turns, top_k], [chatbot, turns])
+        chat_io = ([pending, chatbot, turns, top_k, *filter_boxes], [chatbot, turns])
         for trigger in (question.submit, send.click):
             trigger(take, question, [question, pending], **quick).then(
                 respond, *chat_io, **chat_options
@@ -185,12 +193,21 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
         app.load(refresh, None, [stats, article], api_visibility="private")
 
         # ----- API for gradio_client -------------------------------------------------------
-        def ask(question: str, top_k: int = 0) -> dict:
+        def ask(
+            question: str,
+            top_k: int = 0,
+            source: str = "",
+            since: str = "",
+            until: str = "",
+            author: str = "",
+        ) -> dict:
             """Answer a question from the articles. Returns {"text", "abstained", "citations":
             [{number, title, source, article_id, chunk_id, start, end, quote, score, date}],
-            "standalone_question", "question", "latency_s"}. top_k 0 = the server's default."""
+            "standalone_question", "question", "latency_s"}. top_k 0 = the server's default;
+            source (site or source), since/until (YYYY-MM-DD), author: search only that slice."""
+            slice_ = {"source": source, "since": since, "until": until, "author": author}
             try:
-                return service.ask(question, top_k or None)
+                return service.ask(question, top_k or None, filters=slice_)
             except Exception as exc:
                 log_failure("api ask", exc)  # one line for bad input, else the traceback
                 raise gr.Error(friendly_error(exc), print_exception=False) from None

@@ -153,6 +153,10 @@ def abstention_html() -> str:
 def answer_html(answer: Answer, article_texts: dict[str, str | None] | None = None) -> str:
     """The final message: the answer with its numbered sources, or the abstention notice."""
     if answer.abstained:
+        if answer.text and answer.text != ABSTAIN_TEXT:  # e.g. "No article matches source=…"
+            return (
+                f'<div class="rag-final rag-abstain" role="note">{notice_html(answer.text)}</div>'
+            )
         return abstention_html()
     texts = article_texts or {}
     parts = ['<div class="rag-final">', f'<div class="rag-answer">{answer_text_html(answer.text)}']

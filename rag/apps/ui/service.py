@@ -92,6 +92,25 @@ def clamp_top_k(value: object, default: int) -> int:
     return min(k, MAX_TOP_K) if k >= 1 else default
 
 
+FILTER_FIELDS = ("source", "since", "until", "author")
+
+
+def clean_filters(filters: dict | None) -> dict:
+    """The filter fields of a form or an API call, blanks dropped, unknown keys refused.
+
+    >>> clean_filters({"source": " bbc.co.uk ", "since": "", "author": None})
+    {'source': 'bbc.co.uk'}
+    """
+    out = {}
+    for key, value in (filters or {}).items():
+        if key not in FILTER_FIELDS:
+            raise ValueError(f"filter {key!r}: unknown; use {', '.join(FILTER_FIELDS)}")
+        text = " ".join(str(value or "").split())
+        if text:
+            out[key] = text
+    return out
+
+
 class Service:
     """The UI's actions over one data directory and collection."""
 
@@ -109,6 +128,7 @@ class Service:
         messages: Messages | None,
         turns: Turns | None = None,
         top_k: object = None,
+        filters: dict | None = None,
     ) -> Iterator[tuple[Messages, Turns]]:
         """Stream an answer into the conversation: the question and a pending notice, the
         text as the model writes it, then the final answer with its sources (or the
@@ -116,7 +136,9 @@ class Service:
 
         ``messages`` is what the chat shows (HTML); ``turns`` is the conversation as data
         (see ``make_turn``), which follow-up questions are resolved against. Each step
-        yields both; a turn is added only when an answer (or an abstention) is complete."""
+        yields both; a turn is added only when an answer (or an abstention) is complete.
+        ``filters``: source, since, until, author (blank ones are ignored), as
+        ``api.answer``'s keyword arguments."""
         shown = list(messages or [])
         turns = list(turns or [])
         question = " ".join((question or "").split())
@@ -130,7 +152,9 @@ class Service:
             final: Answer | None = None
             settings = self._settings_for(top_k)
             history = history_of(turns) or None
-            for item in api.stream_answer(question, history=history, settings=settings):
+            for item in api.stream_answer(
+                question, history=history, settings=settings, **clean_filters(filters)
+            ):
                 if isinstance(item, Answer):
                     final = item
                 elif item:
@@ -157,10 +181,21 @@ class Service:
                     texts[c.article_id] = None
         return texts
 
-    def ask(self, question: str, top_k: object = None, history: list | None = None) -> dict:
+    def ask(
+        self,
+        question: str,
+        top_k: object = None,
+        history: list | None = None,
+        filters: dict | None = None,
+    ) -> dict:
         """The answer as JSON-ready data (for the API endpoint)."""
         pairs = [tuple(turn) for turn in history or [] if isinstance(turn, list | tuple)]
-        result = api.answer(question, history=pairs or None, settings=self._settings_for(top_k))
+        result = api.answer(
+            question,
+            history=pairs or None,
+            settings=self._settings_for(top_k),
+            **clean_filters(filters),
+        )
         return {
             "question": result.question,
             "text": result.text,

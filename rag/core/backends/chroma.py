@@ -13,6 +13,12 @@ Embedded mode: another process's writes are seen through ``RAG_HOME/index-genera
 replaced by every commit and delete. A reader stats it (O(1)) before each search and reopens
 the Chroma client when it changed: the embedded client otherwise keeps serving a stale
 in-memory vector index (chroma-core/chroma#3769: deletes are seen, additions are not).
+
+Beside them, under ``RAG_HOME/lexical/``, a SQLite FTS5 file per collection
+(``rag.core.lexical``) holds the lexical index and the collection's change counter
+(``revision()``, one row); chunks are written there in the same call that writes them to
+Chroma, before the article's commit marker. Every ``get`` is paged (at most ``_PAGE`` ids a
+call: Chroma 1.5 fails above ~32,000 with "too many SQL variables").
 """
 
 from __future__ import annotations
@@ -20,12 +26,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
+import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from rag.core.faults import kill_point
+from rag.core.lexical import Filters, LexicalIndex, filter_metadata
 from rag.core.protocols import Embedder, EmbedderMismatch, ServerUnavailable
 from rag.core.records import (
     Article,
@@ -46,6 +56,8 @@ _BATCH = 1000
 # Collection metadata recording the embedder that built the chunks.
 _EMBEDDER_KEY = "rag_embedder"
 _DIMENSION_KEY = "rag_embedding_dimension"
+_PAGE = 5000
+_lexical: dict[str, LexicalIndex] = {}
 _RETIRE_SECONDS = 60.0  # a replaced client is stopped once no search can still be using it
 
 
@@ -297,6 +309,30 @@ def is_committed(chunk_id: str, text: str, meta: dict, article_hash: str | None)
     return chunk_id_for(article_hash, int(meta.get("start", -1)), text) == chunk_id
 
 
+def lexical_path(settings: Settings, collection: str) -> Path:
+    """The collection's lexical index file: beside the Chroma directory, or, with a Chroma
+    server, a local file per server and collection."""
+    folder = settings.home / "lexical"
+    if settings.chroma_server:
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", settings.chroma_server).strip("_")
+        folder = folder / f"{name}-{settings.chroma_tenant}-{settings.chroma_database}"
+    return folder / f"{collection}.sqlite"
+
+
+def _chunk_meta(article: Article, chunk: Chunk) -> dict:
+    return {
+        "article_id": article.id,
+        "source": article.source,
+        "title": article.title,
+        "date": article.date,
+        "start": chunk.start,
+        "end": chunk.end,
+        "index": chunk.index,
+        "article_hash": article.hash,
+        **filter_metadata(article.source, article.url, article.date, article.author),
+    }
+
+
 def _info_from(article_id: str, meta: dict) -> ArticleInfo:
     return ArticleInfo(
         id=article_id,
@@ -349,6 +385,73 @@ class ChromaStore:
         """Reopen the client if another process committed since it was opened (O(1))."""
         self._open_collections(refresh=True)
 
+    # ----- lexical index and change counter -----------------------------------------
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The collection's lexical index (built once from Chroma for an older data dir)."""
+        path = str(lexical_path(self.settings, self.name).resolve())
+        with _clients_lock:
+            index = _lexical.get(path)
+            if index is None:
+                index = _lexical[path] = LexicalIndex(Path(path))
+        if not index.ready:
+            if index.get_flag("backfilled") is None:
+                self._backfill(index)
+            index.ready = True
+        return index
+
+    def _backfill(self, index: LexicalIndex) -> None:
+        """Index every stored chunk once (an index made before the lexical file existed);
+        also gives old chunks the filter metadata (site, day, author) from their article."""
+        db = index.db
+        db.execute("BEGIN IMMEDIATE")  # one process backfills; the others wait, then skip
+        try:
+            if index.get_flag("backfilled") is not None:
+                db.execute("COMMIT")
+                return
+            total = self.chunks.count() if self.exists() else 0
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        started = time.perf_counter()
+        if total:
+            print(
+                f"lexical index: indexing the {total} stored chunks of {self.name!r} "
+                "once (made before the lexical index existed)…",
+                file=sys.stderr,
+            )
+        infos = {info.id: info for info in self._iter_articles()} if total else {}
+        for offset in range(0, total, _PAGE):
+            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            rows, fix_ids, fix_metas = [], [], []
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                info = infos.get(meta.get("article_id"))
+                if info is not None and "day" not in meta and "site" not in meta:
+                    extra = filter_metadata(info.source, info.url, info.date, info.author)
+                    extra = {k: v for k, v in extra.items() if v is not None}
+                    if extra:
+                        meta = {**meta, **extra}
+                        fix_ids.append(cid)
+                        fix_metas.append(meta)
+                rows.append((chunk_from(cid, text, meta), meta))
+            index.upsert(rows)
+            if fix_ids:
+                self.chunks.update(ids=fix_ids, metadatas=fix_metas)
+        db.execute("BEGIN IMMEDIATE")
+        index.set_flag("backfilled", int(time.time()))
+        db.execute("COMMIT")
+        if total:
+            print(
+                f"lexical index: {total} chunks indexed in {time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
+            )
+
+    def revision(self) -> str:
+        """A cheap token that changes whenever stored content changes, in any process
+        (one SQLite row, whatever the archive's size)."""
+        return str(self.lexical.revision())
+
     # ----- articles -----------------------------------------------------------------
     @_server_errors
     def article_info(self, article_id: str) -> ArticleInfo | None:
@@ -362,19 +465,31 @@ class ChromaStore:
         got = self.articles.get(ids=[article_id], include=["documents"])
         return got["documents"][0] if got["ids"] else None
 
+    def _iter_articles(self, where: dict | None = None):
+        """Every article record (or those matching ``where``), ``_PAGE`` at a time."""
+        offset = 0
+        while True:
+            got = self.articles.get(where=where, include=["metadatas"], limit=_PAGE, offset=offset)
+            yield from (_info_from(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True))
+            if len(got["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def count_articles(self) -> int:
+        return self.articles.count()
+
     @_server_errors
     def list_articles(self) -> list[ArticleInfo]:
-        got = self.articles.get(include=["metadatas"])
-        infos = [_info_from(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
-        return sorted(infos, key=lambda info: info.source)
+        return sorted(self._iter_articles(), key=lambda info: info.source)
 
     def find_articles(self, key: str) -> list[ArticleInfo]:
-        """Articles whose id, source, url or title equals ``key``."""
-        return [
-            info
-            for info in self.list_articles()
-            if key in (info.id, info.source, info.url, info.title)
-        ]
+        """Articles whose id, source, url or title equals ``key`` (looked up, not scanned)."""
+        where = {"$or": [{"source": key}, {"url": key}, {"title": key}]}
+        found = {info.id: info for info in self._iter_articles(where)}
+        by_id = self.article_info(key)
+        if by_id is not None:
+            found[by_id.id] = by_id
+        return sorted(found.values(), key=lambda info: info.source)
 
     @_server_errors
     def put_article(self, article: Article, n_chunks: int) -> None:
@@ -394,6 +509,7 @@ class ChromaStore:
             metadatas=[_clean_meta(meta)],
             embeddings=[[0.0]],
         )
+        self.lexical.bump()
         bump_generation(self.settings)
 
     @_server_errors
@@ -408,6 +524,7 @@ class ChromaStore:
         bump_generation(self.settings)
         kill_point("delete:record-gone")
         self.delete_chunks(ids)
+        self.lexical.delete_article(article_id)
         return len(ids)
 
     @_server_errors
@@ -431,14 +548,22 @@ class ChromaStore:
     # ----- chunks -------------------------------------------------------------------
     @_server_errors
     def chunk_ids_of(self, article_id: str) -> list[str]:
-        return self.chunks.get(where={"article_id": article_id}, include=[])["ids"]
+        ids: list[str] = []
+        while True:
+            got = self.chunks.get(
+                where={"article_id": article_id}, include=[], limit=_PAGE, offset=len(ids)
+            )
+            ids += got["ids"]
+            if len(got["ids"]) < _PAGE:
+                return ids
 
     @_server_errors
     def existing_chunk_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(ids), _BATCH):
             found.update(self.chunks.get(ids=list(ids[i : i + _BATCH]), include=[])["ids"])
-        return found
+        # stored in both Chroma and the lexical index: a chunk missing from either is rewritten
+        return found & self.lexical.existing(list(found)) if found else found
 
     @_server_errors
     def upsert_chunks(
@@ -446,27 +571,15 @@ class ChromaStore:
     ) -> None:
         if not chunks:
             return
-        metas = [
-            _clean_meta(
-                {
-                    "article_id": article.id,
-                    "source": article.source,
-                    "title": article.title,
-                    "date": article.date,
-                    "start": c.start,
-                    "end": c.end,
-                    "index": c.index,
-                    "article_hash": article.hash,
-                }
-            )
-            for c in chunks
-        ]
+        metas = [_clean_meta(_chunk_meta(article, c)) for c in chunks]
+        lexical = self.lexical  # opened (and an older index backfilled) before this write
         self.chunks.upsert(
             ids=[c.id for c in chunks],
             documents=[c.text for c in chunks],
             metadatas=metas,
             embeddings=[list(map(float, e)) for e in embeddings],
         )
+        lexical.upsert(list(zip(chunks, metas, strict=True)))
 
     @_server_errors
     def delete_chunks(self, ids: Iterable[str]) -> None:
@@ -475,6 +588,7 @@ class ChromaStore:
             self.chunks.delete(ids=ids[i : i + _BATCH])
             kill_point("delete:chunk-batch")
         if ids:
+            self.lexical.delete_chunks(ids)
             bump_generation(self.settings)
 
     @_server_errors
@@ -484,7 +598,7 @@ class ChromaStore:
     def _hashes(self, article_ids: Iterable[str] | None = None) -> dict[str, str]:
         """Committed hash of each article (all of them when ``article_ids`` is None)."""
         if article_ids is None:
-            got = self.articles.get(include=["metadatas"])
+            return {info.id: info.hash for info in self._iter_articles()}
         else:
             ids = list(dict.fromkeys(article_ids))
             if not ids:
@@ -513,8 +627,11 @@ class ChromaStore:
         ]
 
     @_server_errors
-    def dense_search(self, embedding: Sequence[float], k: int) -> list[Passage]:
-        """Nearest committed chunks by cosine similarity (score = 1 - cosine distance).
+    def dense_search(
+        self, embedding: Sequence[float], k: int, filters: Filters | None = None
+    ) -> list[Passage]:
+        """Nearest committed chunks by cosine similarity (score = 1 - cosine distance), within
+        ``filters`` (a Chroma ``where`` on chunk metadata, applied inside the search).
 
         Uncommitted hits are dropped; if that leaves fewer than ``k``, the search is widened
         (x4, at most twice), which only happens while an ingest or delete is part-way.
@@ -529,6 +646,7 @@ class ChromaStore:
             got = self.chunks.query(
                 query_embeddings=vector,
                 n_results=n,
+                where=filters.chroma_where() if filters else None,
                 include=["documents", "metadatas", "distances"],
             )
             ids, docs, metas, dists = (
@@ -619,6 +737,27 @@ class ChromaStore:
             return server
         return f"{server} (tenant {s.chroma_tenant}, database {s.chroma_database})"
 
+    def lexical_search(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+        """The ``k`` best committed chunks by BM25 (SQLite FTS5), within ``filters`` (an SQL
+        WHERE). Uncommitted hits are dropped as in ``dense_search`` (widened once if needed)."""
+        n = k
+        while True:
+            hits = self.lexical.search(query, n, filters)
+            hashes = self._hashes(h.chunk.article_id for h in hits)
+            kept = [
+                h
+                for h in hits
+                if is_committed(h.chunk.id, h.chunk.text, h.meta, hashes.get(h.chunk.article_id))
+            ]
+            if len(kept) >= k or len(hits) < n or n >= 4 * k:
+                break
+            n *= 4
+        return [passage_from(h.chunk, h.meta, h.score, rank) for rank, h in enumerate(kept[:k])]
+
+    def any_match(self, filters: Filters | None) -> bool:
+        """Whether any stored chunk lies within the filters (an indexed lookup)."""
+        return self.lexical.any_match(filters)
+
     # ----- the embedder that built the collection -------------------------------------
     @_server_errors
     def embedding_model(self) -> EmbeddingModel | None:
@@ -669,15 +808,6 @@ class ChromaStore:
         meta = {k: v for k, v in self._current_metadata().items() if not k.startswith("hnsw:")}
         meta.update({_EMBEDDER_KEY: model.name, _DIMENSION_KEY: model.dimension})
         self.chunks.modify(metadata=meta)
-
-    @_server_errors
-    def revision(self) -> str:
-        """Changes whenever stored content changes (articles are the commit markers)."""
-        got = self.articles.get(include=["metadatas"])
-        parts = sorted(
-            f"{i}:{m.get('hash', '')}" for i, m in zip(got["ids"], got["metadatas"], strict=True)
-        )
-        return f"{self.count_chunks()}|" + "|".join(parts)
 
 
 def create(settings: Settings, collection: str | None = None) -> ChromaStore:

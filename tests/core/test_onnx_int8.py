@@ -1,0 +1,43 @@
+"""The int8 ONNX embedder: chosen by CPU features, quantised locally, close to fp32."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.core import registry
+from rag.core.backends import onnx_int8
+from rag.core.backends.sentence_transformers import SentenceTransformerEmbedder
+
+
+@pytest.mark.unit
+def test_auto_picks_int8_only_on_a_cpu_with_vnni_or_amx(settings, monkeypatch):
+    auto = settings.with_overrides(embedder="auto")
+    monkeypatch.setattr(onnx_int8, "cpu_flags", lambda: {"avx2", "avx512_vnni"})
+    assert isinstance(onnx_int8.create_auto(auto), onnx_int8.OnnxInt8Embedder)
+    monkeypatch.setattr(onnx_int8, "cpu_flags", lambda: {"avx2"})
+    assert isinstance(onnx_int8.create_auto(auto), SentenceTransformerEmbedder)
+    assert "auto" in registry.BACKENDS["embedder"] and "onnx-int8" in registry.BACKENDS["embedder"]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_int8_vectors_match_fp32_and_come_from_a_local_file(settings, tmp_path, monkeypatch):
+    """Export + quantisation of the shipped MiniLM into a fresh cache (about 15-30 s)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    texts = [
+        "SoftBank will pay OpenAI $3 billion a year to use its services.",
+        "The bakery on Elm Street sells 300 loaves of rye bread every morning.",
+        "Glaciers carve fjords over thousands of years.",
+    ]
+    int8 = onnx_int8.create(settings)
+    fp32 = registry.load_embedder(settings.with_overrides(embedder="sentence-transformers"))
+    a, b = int8.embed_documents(texts), fp32.embed_documents(texts)
+    same = [sum(x * y for x, y in zip(u, v, strict=True)) for u, v in zip(a, b, strict=True)]
+    assert min(same) > 0.97, same
+    assert int8.name == fp32.name and len(a[0]) == 384
+    [made] = list((tmp_path / "cache" / "rag" / "onnx").glob("*/model_int8.onnx"))
+    assert made.stat().st_size < 40_000_000  # int8: about a quarter of the fp32 weights
+    # a query is closest to its own document
+    q = int8.embed_query("How much does SoftBank pay OpenAI?")
+    scores = [sum(x * y for x, y in zip(q, v, strict=True)) for v in a]
+    assert scores.index(max(scores)) == 0

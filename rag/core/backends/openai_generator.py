@@ -138,13 +138,16 @@ def _top_logprobs(choice: dict) -> dict[str, float] | None:
     lp = choice.get("logprobs") or {}
     if isinstance(lp.get("top_logprobs"), list) and lp["top_logprobs"]:  # /v1/completions
         first = lp["top_logprobs"][0]
-        return {str(k): float(v) for k, v in first.items()} if isinstance(first, dict) else None
+        if isinstance(first, dict) and first:
+            return {str(k): float(v) for k, v in first.items() if v is not None}
+        return None
     content = lp.get("content")
     if isinstance(content, list) and content:  # /v1/chat/completions
         first = content[0]
         top = {str(t["token"]): float(t["logprob"]) for t in first.get("top_logprobs") or []}
-        top.setdefault(str(first.get("token", "")), float(first.get("logprob", -math.inf)))
-        return top
+        if "token" in first and first.get("logprob") is not None:
+            top.setdefault(str(first["token"]), float(first["logprob"]))
+        return top or None
     return None
 
 

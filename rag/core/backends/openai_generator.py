@@ -113,24 +113,35 @@ def copy_grammar(sources: Sequence[str], *, allow_unknown: bool = False) -> str:
 
 def copy_probability(top_logprobs: dict[str, float], sources: Sequence[str]) -> float:
     """The probability mass, among the server's top tokens for the first position, of the
-    tokens that begin a word of the sources (what the local model's copy_prob measures over
-    the whole vocabulary; here a lower bound, from the top k only).
+    tokens that begin a word of the sources: what the local model's copy_prob measures over
+    the whole vocabulary with the sources' own tokenization; here a lower bound from the top
+    k. Without the server's tokenizer, of the top tokens that are prefixes of the same word
+    start only the longest counts (" their", not also " the" and " t"), as a tokenizer
+    would have cut it.
 
     >>> round(copy_probability({" $": math.log(0.6), " about": math.log(0.3)}, ["pays $3."]), 2)
     0.6
+    >>> round(copy_probability({" the": -1.0, " their": math.log(0.2)}, ["their son"]), 2)
+    0.2
     >>> copy_probability({"\\n": 0.0}, ["pays $3."])
     0.0
     """
     texts = [" ".join(s.split()) for s in sources]
-    starts = [t[m.start() :] for t in texts for m in re.finditer(r"\S+", t)]
-    mass = 0.0
-    for token, logprob in top_logprobs.items():
-        if not token or "\n" in token or logprob is None:
-            continue
-        piece = token.lstrip(" ")
-        if not piece or any(s.startswith(piece) for s in starts):
-            mass += math.exp(logprob)
-    return min(1.0, mass)
+    starts = {t[m.start() :] for t in texts for m in re.finditer(r"\S+", t)}
+    counted: dict[str, float] = {}
+    for start in starts:
+        best: tuple[int, str] | None = None
+        for token, logprob in top_logprobs.items():
+            piece = token.lstrip(" ")
+            if piece and "\n" not in token and start.startswith(piece):
+                if best is None or len(piece) > best[0]:
+                    best = (len(piece), token)
+        if best is not None:
+            counted[best[1]] = top_logprobs[best[1]]
+    for token, logprob in top_logprobs.items():  # a bare space begins any word
+        if token and not token.strip(" "):
+            counted[token] = logprob
+    return min(1.0, sum(math.exp(v) for v in counted.values() if v is not None))
 
 
 def _top_logprobs(choice: dict) -> dict[str, float] | None:

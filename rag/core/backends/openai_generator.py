@@ -131,11 +131,11 @@ def copy_probability(top_logprobs: dict[str, float], sources: Sequence[str]) -> 
     counted: dict[str, float] = {}
     for start in starts:
         best: tuple[int, str] | None = None
-        for token, logprob in top_logprobs.items():
+        for token in top_logprobs:
             piece = token.lstrip(" ")
-            if piece and "\n" not in token and start.startswith(piece):
-                if best is None or len(piece) > best[0]:
-                    best = (len(piece), token)
+            longer = best is None or len(piece) > best[0]
+            if piece and "\n" not in token and start.startswith(piece) and longer:
+                best = (len(piece), token)
         if best is not None:
             counted[best[1]] = top_logprobs[best[1]]
     for token, logprob in top_logprobs.items():  # a bare space begins any word

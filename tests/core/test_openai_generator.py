@@ -119,6 +119,7 @@ def test_streams_the_reply_with_copy_prob_from_logprobs_and_a_grammar():
     assert stats.prompt_tokens == 42 and stats.completion_tokens == 4
     probe, streamed = server.bodies("/completions")
     assert probe["max_tokens"] == 1 and probe["logprobs"] == 20 and not probe.get("stream")
+    assert "grammar" not in probe  # logprobs of the model, not of the grammar's mask
     assert streamed["stream"] is True and "logprobs" not in streamed
     assert streamed["temperature"] == 0.0 and streamed["stop"] == ["\n"]
     assert streamed["grammar"] == copy_grammar([SOURCE])

@@ -290,7 +290,9 @@ def test_empty_sources_have_no_grammar():
 def test_copy_probability_counts_tokens_that_begin_a_source_word():
     top = {" Soft": math.log(0.3), "Bank": math.log(0.1), " $": math.log(0.2), " The": -1.0}
     assert copy_probability(top, [SOURCE]) == pytest.approx(0.5)  # "Bank" is mid-word
-    assert copy_probability({" ": math.log(0.4), "\n": math.log(0.5)}, [SOURCE]) == 0.4
+    number = ["It opened in 1932."]
+    assert copy_probability({" ": math.log(0.4), "\n": math.log(0.5)}, number) == 0.4
+    assert copy_probability({" ": math.log(0.4)}, ["no numbers here"]) == 0.0
 
 
 # ----- settings and registry --------------------------------------------------------

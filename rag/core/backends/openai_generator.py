@@ -119,7 +119,8 @@ def copy_probability(top_logprobs: dict[str, float], sources: Sequence[str]) -> 
     the whole vocabulary with the sources' own tokenization; here a lower bound from the top
     k. Without the server's tokenizer, of the top tokens that are prefixes of the same word
     start only the longest counts (" their", not also " the" and " t"), as a tokenizer
-    would have cut it.
+    would have cut it; a bare space counts only before a number (Gemma writes " 1932" as
+    " ", "1", "9"...; elsewhere a space token is not how a copied word begins).
 
     >>> round(copy_probability({" $": math.log(0.6), " about": math.log(0.3)}, ["pays $3."]), 2)
     0.6
@@ -140,9 +141,10 @@ def copy_probability(top_logprobs: dict[str, float], sources: Sequence[str]) -> 
                 best = (len(piece), token)
         if best is not None:
             counted[best[1]] = top_logprobs[best[1]]
-    for token, logprob in top_logprobs.items():  # a bare space begins any word
-        if token and not token.strip(" "):
-            counted[token] = logprob
+    if any(start[:1].isdigit() for start in starts):
+        for token, logprob in top_logprobs.items():  # a bare space begins a number
+            if token and not token.strip(" "):
+                counted[token] = logprob
     return min(1.0, sum(math.exp(v) for v in counted.values() if v is not None))
 
 

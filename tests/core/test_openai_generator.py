@@ -360,3 +360,10 @@ def test_low_copy_prob_from_logprobs_abstains_like_the_local_model(settings, sto
     )
     a = assistant.answer("How much does SoftBank pay OpenAI?")
     assert a.abstained and a.copy_prob == pytest.approx(0.01)
+
+
+def test_a_new_api_key_builds_a_new_generator():
+    s = Settings(generator="openai", llm_base_url=URL, llm_api_key="one")
+    first = registry.load_generator(s)
+    assert registry.load_generator(s.with_overrides(top_k=7)) is first
+    assert registry.load_generator(s.with_overrides(llm_api_key="two")) is not first

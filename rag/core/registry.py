@@ -30,6 +30,7 @@ BACKENDS: dict[str, dict[str, str | Callable[[Settings], object]]] = {
     },
     "generator": {
         "llama-cpp": "rag.core.backends.llama_cpp:create",
+        "openai": "rag.core.backends.openai_generator:create",
     },
     "store": {
         "chroma": "rag.core.backends.chroma:create",

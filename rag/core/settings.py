@@ -55,10 +55,39 @@ class Settings(BaseSettings):
     embedding_max_retries: int = Field(
         2, ge=0, le=10, description="Retries of a failed embedding request (then an error)."
     )
-    llm_model: str | None = Field(None, description="llama-cpp: a GGUF file (default: shipped)")
+    llm_model: str | None = Field(
+        None,
+        description="llama-cpp: a GGUF file (default: shipped); openai: the served model's name",
+    )
     n_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)), ge=1)
     n_ctx: int = Field(2048, ge=512, le=32768)
     max_tokens: int = Field(32, ge=1, le=512)
+
+    # generator=openai: an OpenAI-compatible server (rag.core.backends.openai_generator);
+    # llm_model is then the served model's name (default: the server's only model).
+    llm_base_url: str = Field(
+        "http://127.0.0.1:8080/v1", description="openai: the server's base URL, up to /v1"
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, description="openai: bearer token (RAG_LLM_API_KEY); never printed"
+    )
+    llm_api: Literal["auto", "chat", "completions"] = Field(
+        "auto",
+        description="openai: /v1/completions (base models) or /v1/chat/completions (instruct "
+        "models); auto picks chat for names with instruct/chat/-it",
+    )
+    llm_constrain: Literal["auto", "gbnf", "vllm", "none"] = Field(
+        "auto",
+        description="openai: constrained decoding; gbnf = llama.cpp's `grammar` field, vllm = "
+        "structured_outputs.grammar; auto = gbnf, dropped if the server refuses it",
+    )
+    llm_top_logprobs: int = Field(
+        20, ge=0, le=20, description="openai: top logprobs asked for the abstention signal; 0: off"
+    )
+    llm_timeout: float = Field(60.0, gt=0, le=3600, description="openai: seconds per request")
+    llm_retries: int = Field(
+        2, ge=0, le=10, description="openai: retries on connection errors, 429 and 5xx"
+    )
 
     # Ingestion
     chunk_size: int = Field(700, ge=100, le=8000, description="Target chunk length in characters.")

@@ -146,11 +146,14 @@ def test_random_kills_then_ingest_equals_a_clean_run(tmp_path):
     for i in range(12):
         (folder / f"a{i:02}.md").write_text(article(f"place {i}", f"Site number {i} stored grain"))
     rng = random.Random(10)
+    started = time.monotonic()  # one whole run sets the time scale of the kills on this machine
+    spawn("ingest", str(folder), home=tmp_path / "timing", **SMALL).communicate(timeout=120)
+    whole = time.monotonic() - started
     home = tmp_path / "home"
     kills = 0
     for _ in range(4):
         proc = spawn("ingest", str(folder), home=home, **SMALL)
-        time.sleep(rng.uniform(1.0, 3.0))
+        time.sleep(rng.uniform(0.2, 0.8) * whole)
         if proc.poll() is None:
             kills += 1
         stop(proc)

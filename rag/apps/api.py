@@ -62,10 +62,7 @@ def answer(
     ``overrides`` are Settings fields (``top_k=3``, ``collection="news"``, ...).
     """
     filters = make_filters(source, since, until, author)
-    assistant = get_assistant(settings, **overrides)
-    if filters:
-        return assistant.answer(question, history=history, filters=filters)
-    return assistant.answer(question, history=history)
+    return get_assistant(settings, **overrides).answer(question, history=history, filters=filters)
 
 
 def stream_answer(
@@ -83,10 +80,7 @@ def stream_answer(
     Filters as for ``answer``."""
     filters = make_filters(source, since, until, author)
     assistant = get_assistant(settings, **overrides)
-    if filters:
-        yield from assistant.stream_answer(question, history=history, filters=filters)
-    else:
-        yield from assistant.stream_answer(question, history=history)
+    yield from assistant.stream_answer(question, history=history, filters=filters)
 
 
 def ingest(

@@ -1,7 +1,7 @@
 """Archive-scale benchmark: 10k, 100k and 500k chunks on one machine.
 
     python bench/scale.py ../shared/datasets/squad-v2-dev-a.json [--sizes 10000 100000 500000]
-        [--questions 200] [--answers 20] [--keep] [--out bench/RESULTS.md]
+        [--questions 200] [--answers 20] [--keep] [--build-only] [--out bench/RESULTS.md]
 
 For each size it builds an archive in ``/tmp/rag-scale/<size>`` (``--keep`` reuses it) and
 reports: build and real-ingest throughput, hybrid retrieval p50/p95, answer p50/p95, UI
@@ -361,7 +361,9 @@ def main(argv=None) -> int:
     p.add_argument("--answers", type=int, default=20, help="questions answered end to end")
     p.add_argument("--keep", action="store_true", help="keep (and reuse) /tmp/rag-scale/<size>")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    p.add_argument("--build-only", action="store_true", help="build (and keep) the archives only")
     args = p.parse_args(argv)
+    args.keep = args.keep or args.build_only
     for name in [n for n in os.environ if n.startswith("RAG_")]:
         del os.environ[name]
 
@@ -384,6 +386,9 @@ def main(argv=None) -> int:
             built = build(home, size, paras, para_vecs)
             (home / "built.json").write_text(json.dumps(built))
         built = built or json.loads((home / "built.json").read_text())
+        if args.build_only:
+            print(json.dumps({"size": size, **built}), flush=True)
+            continue
         # measure in a child process: RSS and caches of one size do not leak into the next
         done = subprocess.run(
             [
@@ -410,6 +415,8 @@ def main(argv=None) -> int:
         if not args.keep:
             shutil.rmtree(home, ignore_errors=True)
 
+    if args.build_only:
+        return 0
     table = render(rows, args)
     print(table)
     write_section(args.out, table)

@@ -121,22 +121,28 @@ class Status:
     incomplete: list[PartialArticle] = field(default_factory=list)
     # what the collection records as the embedder that built it (None: nothing recorded yet)
     index_embedding_model: EmbeddingModel | None = None
-
-    @property
-    def n_articles(self) -> int:
-        return len(self.articles)
+    # how many articles the index holds (``articles`` may list only some: ``max_articles``)
+    n_articles: int = 0
 
 
-def status(settings: Settings | None = None, *, check: bool = False, **overrides) -> Status:
+def status(
+    settings: Settings | None = None,
+    *,
+    check: bool = False,
+    max_articles: int | None = None,
+    **overrides,
+) -> Status:
     """What the index holds and which models answer; with ``check``, also the partial state
-    an interrupted ingest or delete left (reads every chunk's metadata)."""
+    an interrupted ingest or delete left (reads every chunk's metadata). ``max_articles``
+    lists only that many articles (the count stays exact)."""
     resolved = _settings(settings, overrides)
     store = registry.open_store(resolved)
     health = store.health() if check and store.exists() else IndexHealth()
     return Status(
         data_dir=store.location(),
         collection=resolved.collection,
-        articles=store.list_articles(),
+        n_articles=store.count_articles(),
+        articles=store.list_articles(limit=max_articles),
         n_chunks=store.count_chunks(),
         embedding_model=registry.describe("embedder", resolved),
         llm_model=registry.describe("generator", resolved),

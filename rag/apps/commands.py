@@ -115,7 +115,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print("nothing to repair")
     st = status(settings, check=True)
     if args.json:
-        print(json.dumps({**asdict(st), "n_articles": st.n_articles}, indent=2))
+        print(json.dumps(asdict(st), indent=2))
         return 0
     print(f"data directory : {st.data_dir}")
     print(f"collection     : {st.collection}")

@@ -126,7 +126,8 @@ class Indexer:
     """Writes articles into a Store, batching embeddings across small articles.
 
     ``add`` plans an article; ``flush`` embeds pending chunks in batches of
-    ``settings.embed_batch_size`` and commits the articles in the order they were added.
+    ``settings.embed_batch_size`` (large batches let the embedder sort by length and pad
+    less, and mean fewer store writes) and commits the articles in the order they were added.
     The embedder is loaded, and the progress bar opened, only when something needs embedding.
     """
 

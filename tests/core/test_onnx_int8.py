@@ -12,11 +12,33 @@ from rag.core.backends.sentence_transformers import SentenceTransformerEmbedder
 @pytest.mark.unit
 def test_auto_picks_int8_only_on_a_cpu_with_vnni_or_amx(settings, monkeypatch):
     auto = settings.with_overrides(embedder="auto")
+    monkeypatch.setattr(onnx_int8, "quantised_model", lambda path: path / "model_int8.onnx")
     monkeypatch.setattr(onnx_int8, "cpu_flags", lambda: {"avx2", "avx512_vnni"})
     assert isinstance(onnx_int8.create_auto(auto), onnx_int8.OnnxInt8Embedder)
     monkeypatch.setattr(onnx_int8, "cpu_flags", lambda: {"avx2"})
     assert isinstance(onnx_int8.create_auto(auto), SentenceTransformerEmbedder)
     assert "auto" in registry.BACKENDS["embedder"] and "onnx-int8" in registry.BACKENDS["embedder"]
+    assert settings.model_fields["embedder"].default == "auto"
+
+
+@pytest.mark.unit
+def test_auto_falls_back_to_fp32_with_one_line_when_conversion_fails(settings, monkeypatch, capsys):
+    def broken(path):
+        raise RuntimeError("unsupported operator\nMegaAttention")
+
+    monkeypatch.setattr(onnx_int8, "cpu_flags", lambda: {"amx_int8"})
+    monkeypatch.setattr(onnx_int8, "quantised_model", broken)
+    embedder = onnx_int8.create_auto(settings.with_overrides(embedder="auto"))
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    [line] = capsys.readouterr().err.splitlines()
+    assert "int8 conversion failed (RuntimeError: unsupported operator MegaAttention)" in line
+
+
+@pytest.mark.unit
+def test_in_process_embedders_cap_their_own_batch(settings):
+    big = settings.with_overrides(embed_batch_size=64)
+    assert onnx_int8.create(big).batch_size == onnx_int8.BATCH
+    assert onnx_int8.create(settings.with_overrides(embed_batch_size=2)).batch_size == 2
 
 
 @pytest.mark.integration

@@ -42,6 +42,6 @@ def test_a_registered_backend_is_built_once_per_configuration(settings, monkeypa
 
 def test_status_describes_backends_without_loading_them(settings):
     described = registry.describe("embedder", settings)
-    assert described.startswith("sentence-transformers: ")
+    assert described.startswith("auto: ") and described.endswith(("(int8 ONNX)", "(no VNNI/AMX)"))
     broken = registry.describe("generator", settings.with_overrides(llm_model="/no/such.gguf"))
     assert broken == "llama-cpp: unavailable (RAG_LLM_MODEL: no such file /no/such.gguf)"

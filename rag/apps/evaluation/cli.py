@@ -47,8 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=_positive,
         default=1,
-        help="questions in flight; >1 overlaps retrieval with generation (latency then "
-        "includes queueing for the model)",
+        help="questions answered at once, each worker with its own model and a share of "
+        "RAG_N_THREADS (default 1)",
     )
     p.add_argument("--top-k", type=int, help="passages shown to the model")
     p.add_argument("--retrieval", choices=["dense", "bm25", "hybrid"])

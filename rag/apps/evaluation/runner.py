@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import sys
 import time
 from collections.abc import Iterable
@@ -240,8 +241,8 @@ def evaluate(
 
     ``questions``: a JSONL/CSV/SQuAD file path, or Question records, dicts or strings.
     A SQuAD file's articles are ingested first into ``collection`` (default ``squad-<stem>``).
-    ``workers`` > 1 overlaps retrieval with generation (the model itself answers one
-    question at a time), so per-question latency then includes waiting for the model.
+    ``workers`` > 1 answers that many questions at once, each worker with its own copy of
+    the model and an equal share of ``n_threads``.
     ``source``, ``since``, ``until``, ``author``: ask within that slice of the archive
     (as ``answer()``).
 
@@ -287,7 +288,9 @@ def evaluate(
             assistant.answer(pending[0].question)
         warmup_s = time.perf_counter() - t
 
+    answering = time.perf_counter()
     new_rows = _run(assistant, pending, results_path, workers, progress, filters)
+    answering_s = time.perf_counter() - answering
     rows_by_id = {**done, **new_rows}
     rows = [rows_by_id[q.id] for q in chosen if q.id in rows_by_id]
     wall = time.perf_counter() - started
@@ -316,6 +319,8 @@ def evaluate(
         "n_asked": len(pending),
         "n_resumed": resumed,
         "questions_per_s": round(len(pending) / wall, 3) if wall > 0 and pending else None,
+        "answering_s": round(answering_s, 2),
+        "answered_per_s": round(len(pending) / answering_s, 3) if pending else None,
         "workers": workers,
         "limit": limit,
         "sample": sample,
@@ -334,6 +339,28 @@ def evaluate(
 
         write_report(summary, rows, out / REPORT)
     return EvalResult(summary=summary, rows=rows)
+
+
+def worker_assistants(assistant, workers: int) -> list:
+    """One assistant per worker, sharing the embedder and the store. A model that serves one
+    question at a time (llama.cpp in this process: ``for_worker``) gets a copy per worker,
+    each with ``n_threads // workers`` threads; any other is shared as it is."""
+    from rag.core.pipeline import Assistant
+
+    llm = getattr(assistant, "llm", None)
+    if not isinstance(assistant, Assistant) or not hasattr(llm, "for_worker"):
+        return [assistant] * workers
+    threads = max(1, assistant.settings.n_threads // workers)
+    out = []
+    for _ in range(workers):
+        copy = llm.for_worker(threads)
+        copy.warm_up()
+        out.append(
+            Assistant(
+                assistant.settings, embedder=assistant.embedder, llm=copy, store=assistant.store
+            )
+        )
+    return out
 
 
 def _run(
@@ -370,8 +397,20 @@ def _run(
             for question in pending:
                 record(ask(assistant, question, filters))
         else:
+            free: queue.Queue = queue.Queue()
+            assistants = worker_assistants(assistant, workers)
+            for one in assistants:
+                free.put(one)
+
+            def ask_free(question: Question) -> dict:
+                one = free.get()
+                try:
+                    return ask(one, question, filters)
+                finally:
+                    free.put(one)
+
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval") as pool:
-                futures = [pool.submit(ask, assistant, q, filters) for q in pending]
+                futures = [pool.submit(ask_free, q) for q in pending]
                 try:
                     for future in as_completed(futures):
                         record(future.result())
@@ -379,6 +418,9 @@ def _run(
                     for f in futures:
                         f.cancel()
                     raise
+            for one in assistants:
+                if one is not assistant and hasattr(one.llm, "close"):
+                    one.llm.close()
     finally:
         bar.close()
         if handle:

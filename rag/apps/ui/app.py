@@ -124,9 +124,10 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
                     article = gr.Dropdown(
                         choices=choices,
                         value=None,
-                        label="Article",
+                        label="Article (or type its title, source or URL)",
                         elem_id="article",
                         interactive=True,
+                        allow_custom_value=True,
                     )
                     remove = gr.Button("Remove from index", variant="stop", size="sm")
                     remove_result = gr.HTML(elem_id="remove-result")

@@ -22,6 +22,7 @@ from rag.core.settings import Settings
 
 log = logging.getLogger("ui")
 MAX_TOP_K = 10
+MAX_LISTED = 300  # articles listed for removal; others are typed (title, source or URL)
 Messages = list[dict]
 Turns = list[dict]
 MAX_TURNS = 20  # the conversation kept as data; only the latest turns matter for follow-ups
@@ -207,14 +208,21 @@ class Service:
 
     # ----- index --------------------------------------------------------------------------
     def overview(self) -> tuple[str, list[tuple[str, str]]]:
-        """The side panel's stats HTML and the (label, article id) choices for removal."""
+        """The side panel's stats HTML and the (label, article id) choices for removal: at
+        most ``MAX_LISTED``, so a large archive costs the same as a small one."""
         try:
-            st = api.status(self.settings)
+            st = api.status(self.settings, max_articles=MAX_LISTED)
         except Exception as exc:
             log.exception("status failed")
             return render.notice_html(f"Index unavailable: {friendly_error(exc)}", "error"), []
         choices = [(render.article_label(a.title, a.source), a.id) for a in st.articles]
-        return render.stats_html(st.n_articles, st.n_chunks, st.collection), choices
+        html = render.stats_html(st.n_articles, st.n_chunks, st.collection)
+        if st.n_articles > len(choices):
+            html += render.notice_html(
+                f"The remove list shows {len(choices):,} of {st.n_articles:,} articles; "
+                "type another's exact title, source or URL there."
+            )
+        return html, choices
 
     def remove(self, article_id: str | None) -> str:
         """Remove one article (by id) and say what happened."""

@@ -475,12 +475,19 @@ class ChromaStore:
                 return
             offset += _PAGE
 
+    @_server_errors
     def count_articles(self) -> int:
         return self.articles.count()
 
     @_server_errors
-    def list_articles(self) -> list[ArticleInfo]:
-        return sorted(self._iter_articles(), key=lambda info: info.source)
+    def list_articles(self, limit: int | None = None) -> list[ArticleInfo]:
+        """Every article by source, or (``limit``) the first ``limit`` stored, by source."""
+        if limit is None:
+            found = list(self._iter_articles())
+        else:
+            got = self.articles.get(include=["metadatas"], limit=min(limit, _PAGE))
+            found = [_info_from(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+        return sorted(found, key=lambda info: info.source)
 
     def find_articles(self, key: str) -> list[ArticleInfo]:
         """Articles whose id, source, url or title equals ``key`` (looked up, not scanned)."""

@@ -54,6 +54,10 @@ class LlamaCppGenerator(Runnable[str, str]):
     def warm_up(self) -> None:
         self.llama  # noqa: B018 (loads the model)
 
+    def for_worker(self, n_threads: int) -> LlamaCppGenerator:
+        """Another context on the same model file, for another thread (``rag eval --workers``)."""
+        return LlamaCppGenerator(self.model_path, n_ctx=self.n_ctx, n_threads=n_threads)
+
     def close(self) -> None:
         """Free the model now (at interpreter exit llama.cpp's own finaliser can fail)."""
         with self._lock:

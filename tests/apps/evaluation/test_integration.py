@@ -62,3 +62,20 @@ def test_rag_eval_on_the_corpus_questions(tmp_path, monkeypatch, capsys):
     assert summary["f1"] > 0  # at least one answer is right; the benchmark measures how many
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3
+
+
+def test_two_workers_each_have_their_own_model_and_give_the_same_answers(tmp_path, monkeypatch):
+    from rag.apps.api import get_assistant
+    from rag.apps.evaluation import evaluate
+    from rag.apps.evaluation.runner import worker_assistants
+
+    monkeypatch.chdir(CORPUS.parent)
+    assert rag.ingest(SEED).ok
+    settings = rag.Settings(n_threads=2)
+    workers = worker_assistants(get_assistant(settings), 2)
+    assert len({id(w.llm) for w in workers}) == 2 and all(w.llm.n_threads == 1 for w in workers)
+    questions = CORPUS / "questions.jsonl"
+    one = evaluate(questions, settings=settings, limit=4, warmup=False)
+    two = evaluate(questions, settings=settings, limit=4, workers=2, warmup=False)
+    assert [r["answer"] for r in one.rows] == [r["answer"] for r in two.rows]
+    assert two.summary["run"]["answered_per_s"] > 0

@@ -214,6 +214,27 @@ def test_remove_an_article(service):
     assert "Choose an article" in service.remove(None)
 
 
+def test_a_large_index_lists_a_bounded_number_of_articles_and_removes_typed_ones(
+    service, monkeypatch
+):
+    from rag.core.records import Article
+
+    articles = [
+        Article(source=f"https://wire.example/{i}", title=f"Story {i}", text=f"Story {i} text.")
+        for i in range(7)
+    ]
+    from rag.ingestion import ingest_articles
+
+    assert ingest_articles(articles, settings=service.settings).ok
+    monkeypatch.setattr(rag.apps.ui.service, "MAX_LISTED", 3)
+    stats, choices = service.overview()
+    assert len(choices) == 3
+    assert "<b>8</b> articles" in stats and "shows 3 of 8 articles" in stats
+    unlisted = next(a for a in articles if a.id not in {i for _, i in choices})
+    assert f"Removed: {unlisted.title}" in service.remove(unlisted.title)  # typed, not listed
+    assert "<b>7</b> articles" in service.overview()[0]
+
+
 # ----- uploads in the background ----------------------------------------------------------
 @pytest.fixture
 def held_upload(monkeypatch):

@@ -1,0 +1,89 @@
+"""Batch evaluation throughput with 1 and 2 workers, interleaved, on one machine.
+
+    python bench/eval_workers.py ../shared/datasets/squad-v2-dev-a.json [--questions 60]
+        [--rounds 2]
+
+The SQuAD articles are ingested once into a temporary data directory; then each round runs
+``evaluate()`` on the same seeded sample with ``workers=1`` and ``workers=2`` (each worker
+its own llama.cpp context with ``n_threads / workers`` threads) and reports answered
+questions per second (``summary["run"]["answered_per_s"]``) and whether the answers match.
+Dataset: SQuAD v2.0 dev (Rajpurkar, Jia and Liang, 2018; CC BY-SA 4.0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("dataset", type=Path)
+    p.add_argument("--questions", type=int, default=60)
+    p.add_argument("--rounds", type=int, default=2)
+    args = p.parse_args(argv)
+    for name in [n for n in os.environ if n.startswith("RAG_")]:
+        del os.environ[name]
+
+    from rag.apps.evaluation import evaluate
+    from rag.core.settings import Settings
+
+    home = Path(tempfile.mkdtemp(prefix="rag-workers-"))
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    answers: dict[int, list[str]] = {}
+    try:
+        settings = Settings(home=home)
+        evaluate(args.dataset, settings=settings, format="squad", limit=1)  # ingest once
+        for round_ in range(args.rounds):
+            for workers in (1, 2):
+                result = evaluate(
+                    args.dataset,
+                    settings=settings,
+                    format="squad",
+                    sample=args.questions,
+                    seed=0,
+                    workers=workers,
+                )
+                rates[workers].append(result.summary["run"]["answered_per_s"])
+                answers[workers] = [r.get("answer") for r in result.rows]
+                print(
+                    f"round {round_ + 1}: {workers} worker(s) {rates[workers][-1]:.2f} q/s",
+                    file=sys.stderr,
+                )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    n_threads = Settings().n_threads
+    print(
+        f"\n{args.questions} questions (answerable and not), {args.rounds} interleaved rounds; "
+        f"{cpu}, {os.cpu_count()} cores, RAG_N_THREADS={n_threads}; "
+        f"load avg {os.getloadavg()[0]:.1f}\n"
+    )
+    print("| workers | threads per model | answered/s (median) | min – max |")
+    print("| --- | --- | --- | --- |")
+    for workers, values in rates.items():
+        print(
+            f"| {workers} | {max(1, n_threads // workers)} | {statistics.median(values):.2f} | "
+            f"{min(values):.2f} – {max(values):.2f} |"
+        )
+    one, two = (statistics.median(rates[w]) for w in (1, 2))
+    same = answers[1] == answers[2]
+    print(f"\n2 workers / 1 worker: {two / one:.2f}x; same answers: {same}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,13 +37,19 @@ def main(argv=None) -> int:
     from rag.core.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="rag-workers-"))
-    rates: dict[int, list[float]] = {1: [], 2: []}
-    answers: dict[int, list[str]] = {}
+    n_threads = Settings().n_threads
+    # (workers, threads per model): one model on every core, two with half each, and one
+    # model on one core (what each of the two workers gets)
+    configs = [(1, n_threads), (2, max(1, n_threads // 2)), (1, max(1, n_threads // 2))]
+    rates: dict[tuple, list[float]] = {c: [] for c in configs}
+    answers: dict[tuple, list[str]] = {}
     try:
-        settings = Settings(home=home)
-        evaluate(args.dataset, settings=settings, format="squad", limit=1)  # ingest once
+        base = Settings(home=home)
+        evaluate(args.dataset, settings=base, format="squad", limit=1)  # ingest once
         for round_ in range(args.rounds):
-            for workers in (1, 2):
+            for workers, threads in configs:
+                # n_threads is the whole budget; each of the workers gets an equal share
+                settings = base.with_overrides(n_threads=threads * workers)
                 result = evaluate(
                     args.dataset,
                     settings=settings,
@@ -52,10 +58,11 @@ def main(argv=None) -> int:
                     seed=0,
                     workers=workers,
                 )
-                rates[workers].append(result.summary["run"]["answered_per_s"])
-                answers[workers] = [r.get("answer") for r in result.rows]
+                rates[workers, threads].append(result.summary["run"]["answered_per_s"])
+                answers[workers, threads] = [r.get("answer") for r in result.rows]
                 print(
-                    f"round {round_ + 1}: {workers} worker(s) {rates[workers][-1]:.2f} q/s",
+                    f"round {round_ + 1}: {workers} worker(s) x {threads} thread(s) "
+                    f"{rates[workers, threads][-1]:.2f} q/s",
                     file=sys.stderr,
                 )
     finally:
@@ -66,7 +73,6 @@ def main(argv=None) -> int:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    n_threads = Settings().n_threads
     print(
         f"\n{args.questions} questions (answerable and not), {args.rounds} interleaved rounds; "
         f"{cpu}, {os.cpu_count()} cores, RAG_N_THREADS={n_threads}; "
@@ -74,14 +80,17 @@ def main(argv=None) -> int:
     )
     print("| workers | threads per model | answered/s (median) | min – max |")
     print("| --- | --- | --- | --- |")
-    for workers, values in rates.items():
+    for (workers, threads), values in rates.items():
         print(
-            f"| {workers} | {max(1, n_threads // workers)} | {statistics.median(values):.2f} | "
+            f"| {workers} | {threads} | {statistics.median(values):.2f} | "
             f"{min(values):.2f} – {max(values):.2f} |"
         )
-    one, two = (statistics.median(rates[w]) for w in (1, 2))
-    same = answers[1] == answers[2]
-    print(f"\n2 workers / 1 worker: {two / one:.2f}x; same answers: {same}")
+    one, two, single = (statistics.median(rates[c]) for c in configs)
+    same = len({tuple(a) for a in answers.values()}) == 1
+    print(
+        f"\n2 workers / 1 worker on all {n_threads} threads: {two / one:.2f}x; "
+        f"2 workers / 1 worker on one thread: {two / single:.2f}x; same answers: {same}"
+    )
     return 0
 
 

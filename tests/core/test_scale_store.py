@@ -67,6 +67,46 @@ def test_revision_is_one_row_however_many_records(settings):
 
 
 @pytest.mark.unit
+def test_counts_are_read_once_per_revision_and_follow_other_writers(settings, monkeypatch):
+    """Chroma's count() reads every row: a question must not pay for it."""
+    reader = ChromaStore(settings)
+    _ingest(settings, [_article(1, "Some words about trains and stations.")])
+    assert (reader.count_chunks(), reader.count_articles()) == (1, 1)
+    calls = []
+    real = type(reader.chunks).count
+    monkeypatch.setattr(type(reader.chunks), "count", lambda self: calls.append(1) or real(self))
+    for _ in range(5):
+        assert reader.count_chunks() == 1 and reader.count_articles() == 1
+    assert calls == []
+    _ingest(settings, [_article(2, "More words about ferries and harbours.")])  # another store
+    assert (reader.count_chunks(), reader.count_articles()) == (2, 2) and len(calls) == 2
+    reader.delete_article(_article(1, "").id)
+    assert (reader.count_chunks(), reader.count_articles()) == (1, 1)
+
+
+@pytest.mark.unit
+def test_a_replaced_client_is_stopped_soon_not_at_the_next_change(settings, monkeypatch):
+    from rag.core.backends import chroma
+
+    monkeypatch.setattr(chroma, "_RETIRE_SECONDS", 0.2)
+    store = ChromaStore(settings)
+    _ingest(settings, [_article(1, "Some words about trains and stations.")])
+    store.dense_search(HashEmbedder().embed_query("trains"), 1)
+    old = chroma._handle(settings).client
+    stopped = []
+    system = old._system
+    monkeypatch.setattr(system, "stop", lambda: stopped.append(system))
+    path = chroma.generation_path(settings)
+    path.write_text(path.read_text() + "another process wrote\n")
+    assert [p.source for p in store.dense_search(HashEmbedder().embed_query("trains"), 1)]
+    assert chroma._handle(settings).client is not old
+    deadline = time.monotonic() + 5
+    while not stopped and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stopped == [system]
+
+
+@pytest.mark.unit
 def test_old_index_without_lexical_file_is_backfilled_once(settings, capsys):
     _ingest(settings, [_article(1, "Glaciers carve fjords over thousands of years.", url=None)])
     path = lexical_path(settings, settings.collection)

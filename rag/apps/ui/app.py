@@ -333,7 +333,7 @@ def _warm_up(settings: Settings, quiet: bool) -> None:
     if not quiet:
         print("loading the models…", file=sys.stderr)
     try:
-        if api.status(settings).n_chunks:
+        if api.status(settings, max_articles=0).n_chunks:
             api.answer(EXAMPLES[0], settings=settings)
     except Exception:  # the first question will report it properly
         log.exception("warm-up failed")

@@ -58,7 +58,9 @@ _EMBEDDER_KEY = "rag_embedder"
 _DIMENSION_KEY = "rag_embedding_dimension"
 _PAGE = 5000
 _lexical: dict[str, LexicalIndex] = {}
-_RETIRE_SECONDS = 60.0  # a replaced client is stopped once no search can still be using it
+# A replaced client is stopped this long after: no search still uses it by then, and its
+# vector index (the largest part of a reader's memory) is freed, not kept until the next one.
+_RETIRE_SECONDS = 10.0
 
 
 @dataclass
@@ -69,7 +71,6 @@ class _Handle:
 
 
 _clients: dict[tuple, _Handle] = {}
-_retired: list[tuple[float, object]] = []
 _clients_lock = threading.Lock()
 
 
@@ -118,21 +119,23 @@ def _open(settings: Settings):
 
 def _reopen(settings: Settings, old) -> object:
     """A fresh embedded client over the same directory. Chroma shares one System per path
-    within a process, so the old one is taken out of its cache (and stopped a minute later,
-    when no search can still be running on it)."""
+    within a process, so the old one is taken out of its cache and stopped
+    ``_RETIRE_SECONDS`` later by a timer."""
     from chromadb.api.shared_system_client import SharedSystemClient
 
     identifier = getattr(old, "_identifier", None)
     system = SharedSystemClient._identifier_to_system.pop(identifier, None)
     SharedSystemClient._identifier_to_refcount.pop(identifier, None)
-    now = time.monotonic()
     if system is not None:
-        _retired.append((now, system))
-    while _retired and now - _retired[0][0] > _RETIRE_SECONDS:
-        _, stale = _retired.pop(0)
-        with contextlib.suppress(Exception):  # best effort: the new client does not need it
-            stale.stop()
+        timer = threading.Timer(_RETIRE_SECONDS, _stop, args=(system,))
+        timer.daemon = True
+        timer.start()
     return _open(settings)
+
+
+def _stop(system) -> None:
+    with contextlib.suppress(Exception):  # best effort: the new client does not need it
+        system.stop()
 
 
 def _handle(settings: Settings, refresh: bool = False) -> _Handle:
@@ -355,6 +358,7 @@ class ChromaStore:
         self._epoch = -1
         self._collections: tuple | None = None
         self._embedder_ok: EmbeddingModel | None = None  # checked against the record
+        self._counts: dict[str, tuple[str, int]] = {}  # Chroma's count() reads every row
 
     def _open_collections(self, refresh: bool = False) -> tuple:
         handle = _handle(self.settings, refresh)
@@ -475,15 +479,26 @@ class ChromaStore:
                 return
             offset += _PAGE
 
+    def _counted(self, what: str, collection) -> int:
+        """``collection.count()``, remembered until the revision changes (every write, in
+        any process, bumps it): Chroma counts by reading every row."""
+        revision = self.revision()
+        cached = self._counts.get(what)
+        if cached is None or cached[0] != revision:
+            cached = self._counts[what] = (revision, collection.count())
+        return cached[1]
+
     @_server_errors
     def count_articles(self) -> int:
-        return self.articles.count()
+        return self._counted("articles", self.articles)
 
     @_server_errors
     def list_articles(self, limit: int | None = None) -> list[ArticleInfo]:
         """Every article by source, or (``limit``) the first ``limit`` stored, by source."""
         if limit is None:
             found = list(self._iter_articles())
+        elif limit <= 0:
+            return []
         else:
             got = self.articles.get(include=["metadatas"], limit=min(limit, _PAGE))
             found = [_info_from(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
@@ -600,7 +615,7 @@ class ChromaStore:
 
     @_server_errors
     def count_chunks(self) -> int:
-        return self.chunks.count()
+        return self._counted("chunks", self.chunks)
 
     def _hashes(self, article_ids: Iterable[str] | None = None) -> dict[str, str]:
         """Committed hash of each article (all of them when ``article_ids`` is None)."""

@@ -128,6 +128,10 @@ class Store(Protocol):
 
     def put_article(self, article: Article, n_chunks: int) -> None: ...
 
+    def put_articles(self, items: Sequence[tuple[Article, int]]) -> None:
+        """Several commit records in one write (each as ``put_article`` takes it)."""
+        ...
+
     def delete_article(self, article_id: str) -> int:
         """Record first, then chunks: a kill part-way leaves only uncommitted chunks."""
         ...
@@ -146,11 +150,21 @@ class Store(Protocol):
 
     def chunk_ids_of(self, article_id: str) -> list[str]: ...
 
+    def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        """``chunk_ids_of`` for several articles in one read (absent ones have no key)."""
+        ...
+
     def existing_chunk_ids(self, ids: Sequence[str]) -> set[str]: ...
 
     def upsert_chunks(
         self, article: Article, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]
     ) -> None: ...
+
+    def upsert_many(
+        self, items: Sequence[tuple[Article, Sequence[Chunk], Sequence[Sequence[float]]]]
+    ) -> None:
+        """Several articles' chunks in one write (each item as ``upsert_chunks`` takes it)."""
+        ...
 
     def delete_chunks(self, ids: Iterable[str]) -> None: ...
 

@@ -218,8 +218,9 @@ class Indexer:
         queue, self._queue, self._pending = self._queue, [], 0
         jobs = [item for item in queue if isinstance(item, _Job)]
         self._embed(jobs)
+        results = self._commit(jobs)
         for item in queue:
-            self.emit(item if isinstance(item, IngestResult) else self._commit(item))
+            self.emit(item if isinstance(item, IngestResult) else results[id(item)])
 
     def _embed(self, jobs: list[_Job]) -> None:
         work = [(job, chunk) for job in jobs for chunk in job.new]
@@ -237,11 +238,12 @@ class Indexer:
                 vectors = self.embedder.embed_documents(
                     [embedding_text(job.article, chunk) for job, chunk in batch]
                 )
+                items = []
                 for job in {id(job): job for job, _ in batch}.values():
                     part = [(c, v) for (j, c), v in zip(batch, vectors, strict=True) if j is job]
-                    self.store.upsert_chunks(
-                        job.article, [c for c, _ in part], [v for _, v in part]
-                    )
+                    items.append((job.article, [c for c, _ in part], [v for _, v in part]))
+                self.store.upsert_many(items)  # one write for the whole batch
+                for _ in items:  # (a kill here leaves the batch stored, nothing committed)
                     kill_point("ingest:chunks-stored")
             except ServerUnavailable:
                 raise
@@ -253,23 +255,44 @@ class Indexer:
             if self.bar is not None:
                 self.bar.update(len(batch))
 
-    def _commit(self, job: _Job) -> IngestResult:
-        article = job.article
-        if job.error:
-            return _failed(article.source, job.error, article.title)
+    def _commit(self, jobs: list[_Job]) -> dict[int, IngestResult]:
+        """Write the records of the jobs whose chunks are all stored (one write), then delete
+        their previous versions' chunks. Results by ``id(job)``."""
+        results = {
+            id(job): _failed(job.article.source, job.error, job.article.title)
+            for job in jobs
+            if job.error
+        }
+        ready = [job for job in jobs if not job.error]
+        if not ready:
+            return results
         try:
-            kill_point("ingest:before-commit")
-            self.store.put_article(article, len(job.chunks))  # the commit marker
-            kill_point("ingest:committed")
-            keep = {c.id for c in job.chunks}
-            stale = [cid for cid in self.store.chunk_ids_of(article.id) if cid not in keep]
-            self.store.delete_chunks(stale)  # the old version's, no longer retrieved
+            for _ in ready:
+                kill_point("ingest:before-commit")
+            self.store.put_articles([(job.article, len(job.chunks)) for job in ready])
+            for _ in ready:
+                kill_point("ingest:committed")
+            stored = self.store.chunk_ids_by_article([job.article.id for job in ready])
+            stale = []
+            for job in ready:
+                keep = {c.id for c in job.chunks}
+                stale += [cid for cid in stored.get(job.article.id, []) if cid not in keep]
+            self.store.delete_chunks(stale)  # the old versions', no longer retrieved
         except ServerUnavailable:
             raise
         except Exception as exc:
-            return _failed(article.source, f"cannot store ({_describe(exc)})", article.title)
-        status = "added" if job.is_new_article else "updated"
-        return IngestResult(article.source, status, len(job.chunks), article.title)
+            for job in ready:
+                article = job.article
+                results[id(job)] = _failed(
+                    article.source, f"cannot store ({_describe(exc)})", article.title
+                )
+            return results
+        for job in ready:
+            status = "added" if job.is_new_article else "updated"
+            results[id(job)] = IngestResult(
+                job.article.source, status, len(job.chunks), job.article.title
+            )
+        return results
 
 
 def _failed(source: str, reason: str, title: str | None = None) -> IngestResult:

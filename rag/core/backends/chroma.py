@@ -513,23 +513,32 @@ class ChromaStore:
             found[by_id.id] = by_id
         return sorted(found.values(), key=lambda info: info.source)
 
-    @_server_errors
     def put_article(self, article: Article, n_chunks: int) -> None:
         """Write the article record last: it marks the article's chunks as complete."""
-        meta = {
-            "source": article.source,
-            "title": article.title,
-            "date": article.date,
-            "author": article.author,
-            "url": article.url,
-            "hash": article.hash,
-            "n_chunks": n_chunks,
-        }
+        self.put_articles([(article, n_chunks)])
+
+    @_server_errors
+    def put_articles(self, items: Sequence[tuple[Article, int]]) -> None:
+        """The records of several articles (each written after all its chunks), in one write."""
+        if not items:
+            return
+        metas = [
+            {
+                "source": article.source,
+                "title": article.title,
+                "date": article.date,
+                "author": article.author,
+                "url": article.url,
+                "hash": article.hash,
+                "n_chunks": n_chunks,
+            }
+            for article, n_chunks in items
+        ]
         self.articles.upsert(
-            ids=[article.id],
-            documents=[article.text],
-            metadatas=[_clean_meta(meta)],
-            embeddings=[[0.0]],
+            ids=[article.id for article, _ in items],
+            documents=[article.text for article, _ in items],
+            metadatas=[_clean_meta(meta) for meta in metas],
+            embeddings=[[0.0]] * len(items),
         )
         self.lexical.bump()
         bump_generation(self.settings)
@@ -580,6 +589,24 @@ class ChromaStore:
                 return ids
 
     @_server_errors
+    def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        ids = list(dict.fromkeys(article_ids))
+        for i in range(0, len(ids), _BATCH):
+            where = {"article_id": {"$in": ids[i : i + _BATCH]}}
+            offset = 0
+            while True:
+                got = self.chunks.get(
+                    where=where, include=["metadatas"], limit=_PAGE, offset=offset
+                )
+                for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                    found.setdefault(meta.get("article_id", ""), []).append(cid)
+                if len(got["ids"]) < _PAGE:
+                    break
+                offset += _PAGE
+        return found
+
+    @_server_errors
     def existing_chunk_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(ids), _BATCH):
@@ -587,21 +614,32 @@ class ChromaStore:
         # stored in both Chroma and the lexical index: a chunk missing from either is rewritten
         return found & self.lexical.existing(list(found)) if found else found
 
-    @_server_errors
     def upsert_chunks(
         self, article: Article, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]
     ) -> None:
-        if not chunks:
+        self.upsert_many([(article, chunks, embeddings)])
+
+    @_server_errors
+    def upsert_many(
+        self, items: Sequence[tuple[Article, Sequence[Chunk], Sequence[Sequence[float]]]]
+    ) -> None:
+        """One Chroma write and one lexical transaction for all of them: Chroma's cost is
+        mostly per call, so many short articles are written together."""
+        rows = [
+            (c, _clean_meta(_chunk_meta(article, c)), e)
+            for article, chunks, embeddings in items
+            for c, e in zip(chunks, embeddings, strict=True)
+        ]
+        if not rows:
             return
-        metas = [_clean_meta(_chunk_meta(article, c)) for c in chunks]
         lexical = self.lexical  # opened (and an older index backfilled) before this write
         self.chunks.upsert(
-            ids=[c.id for c in chunks],
-            documents=[c.text for c in chunks],
-            metadatas=metas,
-            embeddings=[list(map(float, e)) for e in embeddings],
+            ids=[c.id for c, _, _ in rows],
+            documents=[c.text for c, _, _ in rows],
+            metadatas=[m for _, m, _ in rows],
+            embeddings=[list(map(float, e)) for _, _, e in rows],
         )
-        lexical.upsert(list(zip(chunks, metas, strict=True)))
+        lexical.upsert([(c, m) for c, m, _ in rows])
 
     @_server_errors
     def delete_chunks(self, ids: Iterable[str]) -> None:

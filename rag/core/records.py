@@ -26,9 +26,11 @@ def article_id_for(source: str) -> str:
     return content_hash(source)[:16]
 
 
-def chunk_id_for(article_hash: str, start: int, text: str) -> str:
-    """Chunk ids are derived from content: same text at the same place, same id."""
-    return content_hash(f"{article_hash}:{start}:{text}")[:24]
+def chunk_id_for(article_key: str, start: int, text: str) -> str:
+    """Chunk ids are derived from content: same key, text and place, same id. The indexer's
+    key is the article's id and hash; chunks stored before it carried the id are recognised
+    by the hash alone (``is_committed``)."""
+    return content_hash(f"{article_key}:{start}:{text}")[:24]
 
 
 @dataclass(frozen=True)

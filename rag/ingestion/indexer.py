@@ -86,11 +86,13 @@ class IngestReport:
 
 
 def make_chunks(article: Article, chunk_size: int, overlap: int) -> list[Chunk]:
-    """The article's chunks; ids derived from the article's content and the chunk's place."""
+    """The article's chunks; ids derived from the article (its id and content) and the
+    chunk's place, so the same text at two sources makes two sets of chunks."""
     chunks = []
+    key = f"{article.id}:{article.hash}"
     for index, (start, end) in enumerate(chunk_text(article.text, chunk_size, overlap)):
         text = article.text[start:end]
-        cid = chunk_id_for(article.hash, start, text)
+        cid = chunk_id_for(key, start, text)
         chunks.append(Chunk(cid, article.id, text, start, end, index))
     return chunks
 

@@ -291,6 +291,22 @@ def test_an_interrupted_update_is_completed_by_the_next_run(settings, folder):
 
 
 # ----- ingest_articles ------------------------------------------------------------------
+def test_the_same_text_at_two_sources_is_two_complete_articles(settings):
+    """Syndicated stories: one text, two sites; neither takes over the other's chunks."""
+    text = "The ferry to Inishmore now leaves at 7:15 every morning from Rossaveal harbour."
+    twins = [
+        Article(source=f"https://site{i}.example/ferry", title="Ferry", text=text) for i in (1, 2)
+    ]
+    embedder = HashEmbedder()
+    report = ingest_articles(twins, settings=settings, embedder=embedder)
+    assert report.counts["added"] == 2 and embedder.texts_embedded == 2
+    store = ChromaStore(settings)
+    assert store.count_chunks() == 2 and store.health().ok
+    assert {c.article_id for c, _ in store.all_chunks()} == {a.id for a in twins}
+    again = ingest_articles(twins, settings=settings, embedder=HashEmbedder())
+    assert again.counts["unchanged"] == 2
+
+
 def test_ingest_articles_for_datasets(settings):
     articles = [
         Article(source=f"squad:{i}", title=f"T{i}", text=f"Text number {i}.") for i in range(5)

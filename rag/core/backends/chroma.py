@@ -309,7 +309,9 @@ def is_committed(chunk_id: str, text: str, meta: dict, article_hash: str | None)
         return False
     if "article_hash" in meta:
         return meta["article_hash"] == article_hash
-    return chunk_id_for(article_hash, int(meta.get("start", -1)), text) == chunk_id
+    start, key = int(meta.get("start", -1)), f"{meta.get('article_id', '')}:{article_hash}"
+    # the id is keyed by article id and hash (by the hash alone for chunks stored earlier)
+    return chunk_id in (chunk_id_for(key, start, text), chunk_id_for(article_hash, start, text))
 
 
 def lexical_path(settings: Settings, collection: str) -> Path:

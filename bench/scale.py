@@ -448,7 +448,8 @@ def render(rows, args) -> str:
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}; CPU: {cpu_line()}; load average "
         f"{os.getloadavg()[0]:.1f} at the end.",
         f"- Command: `python bench/scale.py {os.path.relpath(args.dataset, ROOT)} --sizes "
-        f"{' '.join(map(str, args.sizes))}`; text from SQuAD v2.0 dev (CC BY-SA 4.0), "
+        f"{' '.join(map(str, args.sizes))}{' --keep' if args.keep else ''}`; "
+        "text from SQuAD v2.0 dev (CC BY-SA 4.0), "
         "recombined; **archive vectors stored, not computed** (see the script's docstring); "
         f"{args.questions} questions timed for retrieval, {args.answers} answered.",
         "- build = chunks written through the store with stored vectors (Chroma + lexical "

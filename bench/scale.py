@@ -159,7 +159,7 @@ def build(home: Path, size: int, paras, para_vecs, seed: int = 0) -> dict:
     """Write about ``size`` chunks with stored vectors through the store, in batches."""
     import numpy as np
 
-    from rag.core.backends.chroma import ChromaStore, _chunk_meta, _clean_meta
+    from rag.core.backends.chroma import ChromaStore
     from rag.core.settings import Settings
     from rag.ingestion.indexer import make_chunks
 
@@ -167,55 +167,25 @@ def build(home: Path, size: int, paras, para_vecs, seed: int = 0) -> dict:
     store = ChromaStore(settings)
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
-    written = 0
-    pending: list = []
-    articles: list = []
-    lexical = store.lexical
+    written = waiting = 0
+    pending: list = []  # (article, chunks, vectors), as store.upsert_many takes them
 
     def flush():
-        if not pending:
-            return
-        store.chunks.upsert(
-            ids=[c.id for c, _, _ in pending],
-            documents=[c.text for c, _, _ in pending],
-            metadatas=[m for _, m, _ in pending],
-            embeddings=[v for _, _, v in pending],
-        )
-        lexical.upsert([(c, m) for c, m, _ in pending])
-        store.articles.upsert(
-            ids=[a.id for a, _ in articles],
-            documents=[a.text for a, _ in articles],
-            metadatas=[
-                _clean_meta(
-                    {
-                        "source": a.source,
-                        "title": a.title,
-                        "date": a.date,
-                        "author": a.author,
-                        "url": a.url,
-                        "hash": a.hash,
-                        "n_chunks": n,
-                    }
-                )
-                for a, n in articles
-            ],
-            embeddings=[[0.0]] * len(articles),
-        )
+        store.upsert_many(pending)  # Chroma and the lexical index
+        store.put_articles([(article, len(chunks)) for article, chunks, _ in pending])
         pending.clear()
-        articles.clear()
+        return 0
 
     for article, picked in synthetic_articles(paras, seed):
         chunks = make_chunks(article, settings.chunk_size, settings.chunk_overlap)
         base = para_vecs[picked].mean(axis=0)
-        for c in chunks:
-            v = base + rng.normal(0, 0.02, base.shape)
-            pending.append(
-                (c, _clean_meta(_chunk_meta(article, c)), (v / np.linalg.norm(v)).tolist())
-            )
-        articles.append((article, len(chunks)))
+        vectors = base + rng.normal(0, 0.02, (len(chunks), base.shape[0]))
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        pending.append((article, chunks, vectors.tolist()))
         written += len(chunks)
-        if len(pending) >= 5000:
-            flush()
+        waiting += len(chunks)
+        if waiting >= 5000:
+            waiting = flush()
             print(f"  built {written}/{size} chunks", file=sys.stderr, end="\r")
         if written >= size:
             break

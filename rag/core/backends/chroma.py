@@ -297,6 +297,18 @@ def _server_cause(exc: BaseException) -> str | None:
     return None
 
 
+def _pages(collection, where: dict | None = None, include: list[str] | None = None):
+    """``collection.get`` results ``_PAGE`` records at a time (one unpaged get of more than
+    about 32,000 fails in Chroma: too many SQL variables)."""
+    offset = 0
+    while True:
+        got = collection.get(where=where, include=include or [], limit=_PAGE, offset=offset)
+        yield got
+        if len(got["ids"]) < _PAGE:
+            return
+        offset += _PAGE
+
+
 def _clean_meta(meta: dict) -> dict:
     """Chroma metadata values cannot be None."""
     return {k: v for k, v in meta.items() if v is not None}
@@ -311,7 +323,10 @@ def is_committed(chunk_id: str, text: str, meta: dict, article_hash: str | None)
         return meta["article_hash"] == article_hash
     start, key = int(meta.get("start", -1)), f"{meta.get('article_id', '')}:{article_hash}"
     # the id is keyed by article id and hash (by the hash alone for chunks stored earlier)
-    return chunk_id in (chunk_id_for(key, start, text), chunk_id_for(article_hash, start, text))
+    return (
+        chunk_id_for(key, start, text) == chunk_id
+        or chunk_id_for(article_hash, start, text) == chunk_id
+    )
 
 
 def lexical_path(settings: Settings, collection: str) -> Path:
@@ -473,13 +488,8 @@ class ChromaStore:
 
     def _iter_articles(self, where: dict | None = None):
         """Every article record (or those matching ``where``), ``_PAGE`` at a time."""
-        offset = 0
-        while True:
-            got = self.articles.get(where=where, include=["metadatas"], limit=_PAGE, offset=offset)
+        for got in _pages(self.articles, where, ["metadatas"]):
             yield from (_info_from(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True))
-            if len(got["ids"]) < _PAGE:
-                return
-            offset += _PAGE
 
     def _counted(self, what: str, collection) -> int:
         """``collection.count()``, remembered until the revision changes (every write, in
@@ -581,14 +591,9 @@ class ChromaStore:
     # ----- chunks -------------------------------------------------------------------
     @_server_errors
     def chunk_ids_of(self, article_id: str) -> list[str]:
-        ids: list[str] = []
-        while True:
-            got = self.chunks.get(
-                where={"article_id": article_id}, include=[], limit=_PAGE, offset=len(ids)
-            )
-            ids += got["ids"]
-            if len(got["ids"]) < _PAGE:
-                return ids
+        return [
+            cid for got in _pages(self.chunks, {"article_id": article_id}) for cid in got["ids"]
+        ]
 
     @_server_errors
     def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -596,16 +601,9 @@ class ChromaStore:
         ids = list(dict.fromkeys(article_ids))
         for i in range(0, len(ids), _BATCH):
             where = {"article_id": {"$in": ids[i : i + _BATCH]}}
-            offset = 0
-            while True:
-                got = self.chunks.get(
-                    where=where, include=["metadatas"], limit=_PAGE, offset=offset
-                )
+            for got in _pages(self.chunks, where, ["metadatas"]):
                 for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
                     found.setdefault(meta.get("article_id", ""), []).append(cid)
-                if len(got["ids"]) < _PAGE:
-                    break
-                offset += _PAGE
         return found
 
     @_server_errors

@@ -329,11 +329,12 @@ def launch(
 def _warm_up(settings: Settings, quiet: bool) -> None:
     """Answer one question so the embedder and the language model are loaded up front."""
     from rag.apps import api
+    from rag.core import registry
 
     if not quiet:
         print("loading the models…", file=sys.stderr)
     try:
-        if api.status(settings, max_articles=0).n_chunks:
+        if registry.open_store(settings).count_chunks():
             api.answer(EXAMPLES[0], settings=settings)
     except Exception:  # the first question will report it properly
         log.exception("warm-up failed")

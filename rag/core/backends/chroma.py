@@ -509,8 +509,6 @@ class ChromaStore:
         """Every article by source, or (``limit``) the first ``limit`` stored, by source."""
         if limit is None:
             found = list(self._iter_articles())
-        elif limit <= 0:
-            return []
         else:
             got = self.articles.get(include=["metadatas"], limit=min(limit, _PAGE))
             found = [_info_from(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]

@@ -155,8 +155,9 @@ class OnnxInt8Embedder:
 
         return AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
 
-    @property
+    @cached_property
     def dimension(self) -> int:
+        """Learnt from one embedding, once (the retriever asks on every question)."""
         return len(self.embed_query("dimension"))
 
     def warm_up(self) -> None:

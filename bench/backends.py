@@ -63,13 +63,13 @@ def main(argv=None) -> int:
     for name in [n for n in os.environ if n.startswith("RAG_")]:
         del os.environ[name]
 
-    from rag.apps.evaluation import metrics
-    from rag.apps.evaluation.datasets import load_squad, select
-    from rag.apps.evaluation.runner import score_row
-    from rag.core.backends.llama_cpp import model_path
-    from rag.core.pipeline import Assistant
-    from rag.core.settings import Settings
-    from rag.ingestion import ingest_articles
+    from ingest import ingest_articles
+    from ingest.evaluation import metrics
+    from ingest.evaluation.datasets import load_squad, select
+    from ingest.evaluation.runner import score_row
+    from rag.backends.llama_cpp import model_path
+    from rag.pipeline import Assistant
+    from rag.settings import Settings
     from tests.llm_server import MODEL_ALIAS, start_llama_server
 
     articles, questions = load_squad(args.dataset)

@@ -36,8 +36,8 @@ def main(argv=None) -> int:
 
     import run as bench_run  # bench/run.py: the same ingest and retrieval steps
 
-    from rag.apps.evaluation.datasets import load_squad
-    from rag.core.settings import Settings
+    from ingest.evaluation.datasets import load_squad
+    from rag.settings import Settings
 
     articles, questions = load_squad(args.dataset)
     questions = [q for q in questions if q.answerable][: args.limit]

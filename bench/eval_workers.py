@@ -33,8 +33,8 @@ def main(argv=None) -> int:
     for name in [n for n in os.environ if n.startswith("RAG_")]:
         del os.environ[name]
 
-    from rag.apps.evaluation import evaluate
-    from rag.core.settings import Settings
+    from ingest.evaluation import evaluate
+    from rag.settings import Settings
 
     home = Path(tempfile.mkdtemp(prefix="rag-workers-"))
     n_threads = Settings().n_threads

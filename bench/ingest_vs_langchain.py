@@ -40,13 +40,13 @@ def main(argv=None) -> int:
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.apps.evaluation.datasets import load_squad
-    from rag.core import registry
-    from rag.core.backends.onnx_int8 import cpu_flags
-    from rag.core.backends.sentence_transformers import model_path
-    from rag.core.settings import Settings
-    from rag.ingestion import ingest_articles
-    from rag.ingestion.indexer import embedding_text, make_chunks
+    from ingest import ingest_articles
+    from ingest.evaluation.datasets import load_squad
+    from ingest.indexer import embedding_text, make_chunks
+    from rag import registry
+    from rag.backends.onnx_int8 import cpu_flags
+    from rag.backends.sentence_transformers import model_path
+    from rag.settings import Settings
 
     articles, _ = load_squad(args.dataset)
     articles = articles[: args.articles] if args.articles else articles

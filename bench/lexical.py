@@ -48,12 +48,12 @@ def main(argv=None) -> int:
     for name in [n for n in os.environ if n.startswith("RAG_")]:
         del os.environ[name]
 
-    from rag.apps.evaluation import metrics
-    from rag.apps.evaluation.datasets import load_squad, select
-    from rag.core import registry
-    from rag.core.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
-    from rag.core.settings import Settings
-    from rag.ingestion import ingest_articles
+    from ingest import ingest_articles
+    from ingest.evaluation import metrics
+    from ingest.evaluation.datasets import load_squad, select
+    from rag import registry
+    from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
+    from rag.settings import Settings
 
     articles, questions = load_squad(args.dataset)
     qs = select([q for q in questions if q.answerable], limit=args.limit)

@@ -28,13 +28,14 @@ CHILD = r"""
 import json, sys, time
 from pathlib import Path
 import llama_cpp
-from rag.apps import api
-from rag.core.settings import Settings
+from ingest import api as ingest_api
+from rag import api
+from rag.settings import Settings
 
 home, repeat = Path(sys.argv[1]), int(sys.argv[2])
 settings = Settings(home=home)
 if not (home / "chroma").exists():
-    api.ingest(Path(sys.argv[3]) / "corpus", settings=settings)
+    ingest_api.ingest(Path(sys.argv[3]) / "corpus", settings=settings)
 lines = (Path(sys.argv[3]) / "corpus" / "questions.jsonl").read_text().splitlines()
 questions = [json.loads(x)["question"] for x in lines if x.strip()]
 try:

@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.core.backends.chroma import ChromaStore  # noqa: E402
-from rag.core.pipeline import Assistant  # noqa: E402
-from rag.core.settings import Settings  # noqa: E402
-from rag.ingestion.indexer import ingest_paths  # noqa: E402
+from ingest.indexer import ingest_paths  # noqa: E402
+from rag.backends.chroma import ChromaStore  # noqa: E402
+from rag.pipeline import Assistant  # noqa: E402
+from rag.settings import Settings  # noqa: E402
 from tests.fakes import HashEmbedder, ScriptedLLM  # noqa: E402
 from tests.reliability import helpers  # noqa: E402
 from tests.reliability.hostile import make_hostile_corpus  # noqa: E402
@@ -213,12 +213,12 @@ def measure_commit_check(tmp: Path) -> list[Row]:
     against the alternative, a ``committed`` flag filtered inside Chroma's query."""
     store = ChromaStore(Settings(home=tmp / "cost"))
     emb = HashEmbedder(384)
-    from rag.core.records import Article
+    from rag.records import Article
 
     n_articles, per = 100, 100
     for a in range(n_articles):
         article = Article(source=f"s{a}", title=f"T{a}", text=f"article {a}")
-        from rag.core.records import Chunk
+        from rag.records import Chunk
 
         chunks = [
             Chunk(f"c{a}-{j}", article.id, f"word{a} w{j} text", j, j + 1, j) for j in range(per)

@@ -35,14 +35,15 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import ingest  # noqa: E402
 import rag  # noqa: E402
-from rag.apps.ui.login import LockedOut, LoginGuard  # noqa: E402
 from tests.reliability.test_ui import (  # noqa: E402
     FACTS,
     QUESTIONS,
     free_port,
     write_big_upload,
 )
+from ui.login import LockedOut, LoginGuard  # noqa: E402
 
 ACCOUNT = ("bench", "bench-s3cret")
 
@@ -103,8 +104,8 @@ def simulated_guesses(hours: float = 24.0, settings=None) -> tuple[int, float]:
 def main() -> int:
     from gradio_client import Client, handle_file
 
-    from rag.apps.ui.app import launch
     from tests.conftest import CORPUS
+    from ui.app import launch
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--questions", type=int, default=12)
@@ -118,7 +119,7 @@ def main() -> int:
     for name, text in FACTS.items():
         (facts / name).write_text(text)
     settings = rag.Settings(home=root / "rag-home", login_lockout_s=600)
-    rag.ingest([CORPUS, facts], settings=settings)
+    ingest.ingest([CORPUS, facts], settings=settings)
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     app = launch(settings, "127.0.0.1", port, ACCOUNT, block=False, warm_up=True, quiet=True)

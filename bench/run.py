@@ -130,7 +130,7 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 # ----- steps --------------------------------------------------------------------------
 def ingest_step(articles, settings) -> dict:
-    from rag.ingestion import ingest_articles
+    from ingest import ingest_articles
 
     started = time.perf_counter()
     report = ingest_articles(articles, settings=settings, progress=True)
@@ -154,8 +154,8 @@ def retrieval_step(questions, settings) -> dict:
     """hit@k/MRR of the expected article and of an answer-bearing passage, per mode."""
     from tqdm import tqdm
 
-    from rag.apps.api import get_assistant
-    from rag.apps.evaluation import metrics
+    from ingest.evaluation import metrics
+    from rag.api import get_assistant
 
     out = {}
     for mode in MODES:
@@ -189,7 +189,7 @@ def retrieval_step(questions, settings) -> dict:
 
 
 def answer_step(questions, settings, out_dir: Path) -> dict:
-    from rag.apps.evaluation import evaluate
+    from ingest.evaluation import evaluate
 
     result = evaluate(questions, settings=settings, out_dir=out_dir, progress=True)
     return result.summary
@@ -350,9 +350,9 @@ def main(argv=None) -> int:
         del os.environ[name]
     started = time.perf_counter()
 
-    from rag.apps.evaluation.datasets import Dataset, load_squad, select
-    from rag.core import registry
-    from rag.core.settings import Settings
+    from ingest.evaluation.datasets import Dataset, load_squad, select
+    from rag import registry
+    from rag.settings import Settings
 
     articles, questions = load_squad(args.dataset)
     answerable = [q for q in questions if q.answerable]

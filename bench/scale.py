@@ -47,8 +47,8 @@ _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 _READER = """
 import sys, time
-from rag.apps import api
-from rag.core.settings import Settings
+from rag import api
+from rag.settings import Settings
 settings = Settings(home=sys.argv[1], collection="archive")
 assistant = api.get_assistant(settings)
 assistant.retrieve("warm up the models and indexes")
@@ -121,7 +121,7 @@ def paragraphs(dataset: Path) -> list[tuple[int, str]]:
 
 def synthetic_articles(paras, seed: int):
     """Endless news-like articles from real paragraphs; yields (Article, paragraph ids)."""
-    from rag.core.records import Article
+    from rag.records import Article
 
     rng = random.Random(seed)
     by_topic: dict[int, list[int]] = {}
@@ -159,9 +159,9 @@ def build(home: Path, size: int, paras, para_vecs, seed: int = 0) -> dict:
     """Write about ``size`` chunks with stored vectors through the store, in batches."""
     import numpy as np
 
-    from rag.core.backends.chroma import ChromaStore
-    from rag.core.settings import Settings
-    from rag.ingestion.indexer import make_chunks
+    from ingest.indexer import make_chunks
+    from rag.backends.chroma import ChromaStore
+    from rag.settings import Settings
 
     settings = Settings(home=home, collection="archive")
     store = ChromaStore(settings)
@@ -209,7 +209,7 @@ def start_ui(home: Path, env: dict) -> tuple[subprocess.Popen, float, int]:
         [
             sys.executable,
             "-m",
-            "rag.apps.cli",
+            "rag.cli",
             "ui",
             "--port",
             str(port),
@@ -247,9 +247,9 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def measure(home: Path, size: int, questions, n_answers: int, paras, seed: int) -> dict:
-    from rag.apps import api
-    from rag.core.settings import Settings
-    from rag.ingestion import ingest_articles
+    from ingest import ingest_articles
+    from rag import api
+    from rag.settings import Settings
 
     settings = Settings(home=home, collection="archive")
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -257,7 +257,7 @@ def measure(home: Path, size: int, questions, n_answers: int, paras, seed: int) 
 
     # real ingest into the archive (the default embedder, loaded first): chunks/s at this
     # size, opening the store included
-    from rag.core import registry
+    from rag import registry
 
     registry.load_embedder(settings).embed_query("load the model")
     run_id = time.time_ns()  # new sources and words each run: a kept archive has the old ones
@@ -303,7 +303,7 @@ def measure(home: Path, size: int, questions, n_answers: int, paras, seed: int) 
             raise RuntimeError("reader process failed")
         # a new article, ingested here; the reader (another running process) looks for it
         word = f"quokkaphone{run_id}"
-        from rag.core.records import Article
+        from rag.records import Article
 
         new = Article(
             source=f"https://wire.example/new-{word}",
@@ -354,8 +354,8 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from rag.core import registry
-    from rag.core.settings import Settings
+    from rag import registry
+    from rag.settings import Settings
 
     paras = paragraphs(args.dataset)
     embedder = registry.load_embedder(Settings())
@@ -458,7 +458,7 @@ def _measure_main(argv) -> int:
         int(argv[3]),
         int(argv[4]),
     )
-    from rag.apps.evaluation.datasets import load_squad, select
+    from ingest.evaluation.datasets import load_squad, select
 
     _, qs = load_squad(dataset)
     questions = select([q for q in qs if q.answerable], sample=n_q, seed=0)

@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from rag.core import registry  # noqa: E402
-from rag.core.backends.chroma import ChromaStore  # noqa: E402
-from rag.core.pipeline import Assistant  # noqa: E402
-from rag.core.records import Article  # noqa: E402
-from rag.core.settings import Settings  # noqa: E402
-from rag.ingestion import ingest_articles, ingest_paths  # noqa: E402
+from ingest import ingest_articles, ingest_paths  # noqa: E402
+from rag import registry  # noqa: E402
+from rag.backends.chroma import ChromaStore  # noqa: E402
+from rag.pipeline import Assistant  # noqa: E402
+from rag.records import Article  # noqa: E402
+from rag.settings import Settings  # noqa: E402
 
 
 def free_port() -> int:

@@ -1,7 +1,10 @@
 """Offline question answering over your articles, with verifiable citations.
 
-The public API. Names load on first use, so importing one layer (``rag.core``) does not
-import the others.
+The lowest layer: records, settings, text utilities, protocols, the registry, backends,
+retrieval, generation, the answer pipeline and the answering API. It imports nothing from
+``ingest`` (loading and indexing articles) or ``ui`` (the browser chat), which build on it.
+
+The public API. Names load on first use, so ``import rag`` stays cheap.
 
 >>> from rag import answer
 >>> a = answer("How much does SoftBank pay OpenAI?")   # doctest: +SKIP
@@ -13,22 +16,21 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "ABSTAIN_TEXT": "rag.core.records",
-    "Answer": "rag.core.records",
-    "ArticleInfo": "rag.core.records",
-    "Citation": "rag.core.records",
-    "Filters": "rag.core.lexical",
-    "IngestResult": "rag.core.records",
-    "Passage": "rag.core.records",
-    "Settings": "rag.core.settings",
-    "Status": "rag.apps.api",
-    "answer": "rag.apps.api",
-    "article_text": "rag.apps.api",
-    "delete": "rag.apps.api",
-    "evaluate": "rag.apps.evaluation",
-    "ingest": "rag.apps.api",
-    "status": "rag.apps.api",
-    "stream_answer": "rag.apps.api",
+    "ABSTAIN_TEXT": "rag.records",
+    "Answer": "rag.records",
+    "ArticleInfo": "rag.records",
+    "Citation": "rag.records",
+    "Filters": "rag.lexical",
+    "IngestResult": "rag.records",
+    "Passage": "rag.records",
+    "Settings": "rag.settings",
+    "Status": "rag.api",
+    "answer": "rag.api",
+    "article_text": "rag.api",
+    "delete": "rag.api",
+    "repair": "rag.api",
+    "status": "rag.api",
+    "stream_answer": "rag.api",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.core.settings import Settings
+from rag.settings import Settings
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def settings(tmp_path) -> Settings:
 def fake_embedder(monkeypatch) -> HashEmbedder:
     """Registers a hash embedder as the process's embedding model."""
     embedder = HashEmbedder()
-    monkeypatch.setattr("rag.core.registry.load_embedder", lambda settings: embedder)
+    monkeypatch.setattr("rag.registry.load_embedder", lambda settings: embedder)
     return embedder
 
 
@@ -53,7 +53,7 @@ def fake_embedder(monkeypatch) -> HashEmbedder:
 def scripted_llm(monkeypatch) -> ScriptedLLM:
     """Registers a scripted LLM (reply 'unknown' unless the test sets ``.reply``)."""
     llm = ScriptedLLM()
-    monkeypatch.setattr("rag.core.registry.load_generator", lambda settings: llm)
+    monkeypatch.setattr("rag.registry.load_generator", lambda settings: llm)
     return llm
 
 

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from rag.core.protocols import DEFAULT_STOP, Completion, GenerationStats
+from rag.protocols import DEFAULT_STOP, Completion, GenerationStats
 
 _WORD = re.compile(r"[a-z0-9$]+")
 

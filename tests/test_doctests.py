@@ -6,17 +6,17 @@ import importlib
 import pytest
 
 MODULES = [
-    "rag.core.records",
-    "rag.core.text",
-    "rag.core.backends.llama_check",
-    "rag.core.backends.openai_embedder",
-    "rag.core.settings",
-    "rag.core.grounding",
-    "rag.core.prompts",
-    "rag.core.retrieval",
-    "rag.core.pipeline",
-    "rag.ingestion.cleaning",
-    "rag.ingestion.chunking",
+    "rag.records",
+    "rag.text",
+    "rag.backends.llama_check",
+    "rag.backends.openai_embedder",
+    "rag.settings",
+    "rag.grounding",
+    "rag.prompts",
+    "rag.retrieval",
+    "rag.pipeline",
+    "ingest.cleaning",
+    "ingest.chunking",
 ]
 
 

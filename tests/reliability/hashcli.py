@@ -9,8 +9,8 @@ import os
 import sys
 import time
 
-from rag.apps.cli import main
-from rag.core import registry
+from rag import registry
+from rag.cli import main
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 

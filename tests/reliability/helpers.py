@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rag.core.backends.chroma import ChromaStore
-from rag.core.settings import Settings
+from rag.backends.chroma import ChromaStore
+from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGKILLED = -signal.SIGKILL
@@ -30,7 +30,7 @@ def cli_env(home: Path, *, real: bool = False, kill_at: str | None = None, **ext
 
 
 def cli_command(*args: str, real: bool = False) -> list[str]:
-    module = "rag.apps.cli" if real else "tests.reliability.hashcli"
+    module = "rag.cli" if real else "tests.reliability.hashcli"
     return [sys.executable, "-m", module, *args]
 
 

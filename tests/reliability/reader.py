@@ -7,8 +7,8 @@ from __future__ import annotations
 import sys
 import time
 
-from rag.core.pipeline import Assistant
-from rag.core.settings import Settings
+from rag.pipeline import Assistant
+from rag.settings import Settings
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 

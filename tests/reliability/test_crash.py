@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from rag.apps import api
-from rag.core.backends.chroma import ChromaStore
-from rag.core.pipeline import Assistant
-from rag.core.settings import Settings
-from rag.ingestion.indexer import ingest_paths
+from ingest.indexer import ingest_paths
+from rag import api
+from rag.backends.chroma import ChromaStore
+from rag.pipeline import Assistant
+from rag.settings import Settings
 from tests.fakes import HashEmbedder, ScriptedLLM
 from tests.reliability.helpers import SIGKILLED, diff, rag, snapshot, spawn, stop
 

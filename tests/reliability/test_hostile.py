@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from rag.ingestion.chunking import chunk_text
-from rag.ingestion.loaders import LoadError, load_path
+from ingest.chunking import chunk_text
+from ingest.loaders import LoadError, load_path
 from tests.reliability.helpers import rag
 from tests.reliability.hostile import make_hostile_corpus, pdf_bomb
 
@@ -70,8 +70,8 @@ def test_a_pdf_of_many_pages_stops_at_the_character_limit(tmp_path):
 
 
 def test_the_chunk_limit_refuses_an_article_with_one_line(tmp_path):
-    from rag.core.settings import Settings
-    from rag.ingestion.indexer import ingest_paths
+    from ingest.indexer import ingest_paths
+    from rag.settings import Settings
     from tests.fakes import HashEmbedder
 
     (tmp_path / "long.txt").write_text("word " * 60_000)  # 300,000 chars: ~500 chunks

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from rag.apps import api
-from rag.core.backends.chroma import ChromaStore
-from rag.core.locking import write_lock
-from rag.core.settings import Settings
-from rag.ingestion.indexer import ingest_paths
+from ingest.indexer import ingest_paths
+from rag import api
+from rag.backends.chroma import ChromaStore
+from rag.locking import write_lock
+from rag.settings import Settings
 from tests.fakes import HashEmbedder
 
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 import time
 
-from rag.core.backends.chroma import ChromaStore
-from rag.core.settings import Settings
-from rag.ingestion.indexer import ingest_paths
+from ingest.indexer import ingest_paths
+from rag.backends.chroma import ChromaStore
+from rag.settings import Settings
 from tests.fakes import HashEmbedder
 from tests.reliability.helpers import ROOT, cli_env, rag, snapshot, spawn, stop
 

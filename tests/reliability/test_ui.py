@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import ingest
 import rag
 from tests.conftest import CORPUS
 
@@ -77,7 +78,7 @@ def write_big_upload(path: Path, size: int = 19_500_000) -> Path:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app (logins: ann, bob) over the demo corpus and four short articles."""
-    from rag.apps.ui.app import launch
+    from ui.app import launch
 
     root = tmp_path_factory.mktemp("ui-reliability")
     facts = root / "facts"
@@ -85,7 +86,7 @@ def server(tmp_path_factory):
     for name, text in FACTS.items():
         (facts / name).write_text(text)
     settings = rag.Settings(home=root / "rag-home", login_max_failures=5, login_lockout_s=600)
-    report = rag.ingest([CORPUS, facts], settings=settings)
+    report = ingest.ingest([CORPUS, facts], settings=settings)
     assert report.ok and report.n_articles == 5, report.failed
     port = free_port()
     app = launch(settings, "127.0.0.1", port, [ANN, BOB], block=False, warm_up=True, quiet=True)

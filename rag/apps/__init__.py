@@ -1,1 +1,0 @@
-"""The applications on top of the core and ingestion: Python API, CLI, evaluation, UI."""

@@ -1,0 +1,142 @@
+"""The core subcommands of ``rag``: ask, status, delete; and the flags every command shares."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+
+
+def add_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags shared by every command; each overrides one Settings field."""
+    p.add_argument("--home", help="data directory (default .rag, or RAG_HOME)")
+    p.add_argument("--collection", help="collection name (default articles)")
+
+
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    """--source/--since/--until/--author: search only a slice of the archive."""
+    p.add_argument("--source", help="only articles of this site (e.g. reuters.com) or source")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only articles dated on or after")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="only articles dated on or before")
+    p.add_argument("--author", help="only articles by this author (exact name)")
+
+
+def filters_from(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k, None) for k in ("source", "since", "until", "author")}
+
+
+def settings_from(args: argparse.Namespace, **extra):
+    from rag.settings import Settings
+
+    fields = {k: getattr(args, k, None) for k in ("home", "collection")}
+    return Settings().with_overrides(**fields, **extra)
+
+
+def register(sub) -> None:
+    ask = sub.add_parser("ask", help="Answer a question from the indexed articles.")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.add_argument("--top-k", type=int, help="passages to retrieve")
+    ask.add_argument("--retrieval", choices=["dense", "bm25", "hybrid"])
+    add_filter_arguments(ask)
+    add_settings_arguments(ask)
+    ask.set_defaults(func=cmd_ask)
+
+    st = sub.add_parser("status", help="Show articles, chunks, models and the data directory.")
+    st.add_argument("--json", action="store_true")
+    st.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove what an interrupted ingest or delete left (then re-ingest what it lists)",
+    )
+    add_settings_arguments(st)
+    st.set_defaults(func=cmd_status)
+
+    de = sub.add_parser("delete", help="Remove an article (by source path, URL, title or id).")
+    de.add_argument("source")
+    add_settings_arguments(de)
+    de.set_defaults(func=cmd_delete)
+
+
+def format_answer(answer) -> str:
+    """Human-readable answer with its numbered sources and quoted passages."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+    for c in answer.citations:
+        lines.append(f"[{c.number}] {c.title} — {c.source} (chars {c.start}-{c.end})")
+        quote = textwrap.fill(c.quote, width=88, initial_indent="    “", subsequent_indent="     ")
+        lines.append(quote + "”")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.api import answer
+
+    settings = settings_from(args, top_k=args.top_k, retrieval=args.retrieval)
+    from rag import registry
+
+    if not registry.open_store(settings).exists():
+        print(f"rag: no index at {settings.home}; run `rag ingest <folder>` first", file=sys.stderr)
+        return 2
+    result = answer(args.question, settings=settings, **filters_from(args))
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(result))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from rag.api import repair, status
+
+    settings = settings_from(args)
+    if args.repair:
+        found = repair(settings)
+        for p in found.uncommitted:
+            print(f"removed {p.n_chunks} uncommitted chunks of {p.source}")
+        for p in found.incomplete:
+            print(
+                f"removed incomplete article ({p.n_chunks} of {p.expected} chunks) {p.source}; "
+                "ingest it again to restore it"
+            )
+        if found.ok:
+            print("nothing to repair")
+    st = status(settings, check=True)
+    if args.json:
+        print(json.dumps(asdict(st), indent=2))
+        return 0
+    print(f"data directory : {st.data_dir}")
+    print(f"collection     : {st.collection}")
+    print(f"articles       : {st.n_articles}")
+    print(f"chunks         : {st.n_chunks}")
+    print(f"retrieval      : {st.retrieval}")
+    print(f"embedding model: {st.embedding_model}")
+    built = st.index_embedding_model or "not recorded yet (recorded on the next ingest)"
+    print(f"index built by : {built}")
+    print(f"language model : {st.llm_model}")
+    for info in st.articles:
+        print(f"  - {info.title} ({info.n_chunks} chunks) {info.source}")
+    for p in st.uncommitted:
+        print(f"uncommitted    : {p.n_chunks} chunks of {p.source} (never used for answers)")
+    for p in st.incomplete:
+        print(f"incomplete     : {p.source} has {p.n_chunks} of {p.expected} chunks")
+    if st.uncommitted or st.incomplete:
+        print("partial state  : an ingest or delete was interrupted; run `rag status --repair`")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from rag.api import delete
+
+    removed = delete(args.source, settings=settings_from(args))
+    if not removed:
+        print(f"rag: no stored article matches {args.source!r}", file=sys.stderr)
+        return 1
+    for info in removed:
+        print(f"removed: {info.title} ({info.n_chunks} chunks) {info.source}")
+    return 0

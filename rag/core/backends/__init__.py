@@ -1,9 +1,0 @@
-"""Backends behind the protocols of ``rag.core.protocols``, chosen by ``rag.core.registry``."""
-
-
-def missing_package(package: str, extra: str = "") -> RuntimeError:
-    """The error for a backend whose package is not installed."""
-    return RuntimeError(
-        f"the package '{package}' is not installed; run scripts/setup.sh "
-        f"(or pip install {package}){extra}"
-    )

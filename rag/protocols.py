@@ -1,0 +1,198 @@
+"""What the pipeline and the indexer need from an embedder, a generator and a store.
+
+Each backend (``rag.backends``) implements one of these; ``rag.registry`` builds
+the one that ``Settings`` names. Test fakes implement them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from rag.records import (
+    Article,
+    ArticleInfo,
+    Chunk,
+    EmbeddingModel,
+    IndexHealth,
+    PartialArticle,
+    Passage,
+)
+
+DEFAULT_STOP = ("\n",)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into normalised vectors. ``name`` and ``dimension`` are recorded with
+    the collection it builds, so a different model is refused instead of mixed in."""
+
+    name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+    def warm_up(self) -> None:
+        """Load the model (or reach the server) now rather than on the first request."""
+        ...
+
+
+class ServerUnavailable(RuntimeError):
+    """A server behind a backend cannot be used (down, refusing us, misconfigured). The
+    message is one line naming its URL; a run stops on it rather than failing item by item."""
+
+
+class EmbedderMismatch(ValueError):
+    """The collection was built with another embedding model: its vectors and this model's
+    are not comparable, so searching or adding would give nonsense."""
+
+    def __init__(self, collection: str, recorded: EmbeddingModel | str, used: EmbeddingModel):
+        self.collection, self.recorded, self.used = collection, recorded, used
+        super().__init__(
+            f"collection {collection!r} was built with {recorded}; this run uses {used}. "
+            "Use another --collection, or set RAG_EMBEDDER/RAG_EMBEDDING_MODEL back"
+        )
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass
+class GenerationStats:
+    """Filled in by ``stream`` as it runs.
+
+    ``copy_prob``: with ``copy_from``, the probability the model gave, before any masking,
+    to starting its answer with words of the sources; a low value means it wanted to write
+    something else (often: the sources do not hold the answer). None when the backend
+    cannot tell.
+    """
+
+    copy_prob: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A language model that completes prompts (in-process or behind a server)."""
+
+    name: str
+
+    def stream(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 32,
+        stop: Sequence[str] = DEFAULT_STOP,
+        copy_from: Sequence[str] | None = None,
+        stats: GenerationStats | None = None,
+    ) -> Iterator[str]:
+        """Yield the completion's text; with ``copy_from``, only a run of their words."""
+        ...
+
+    def complete(
+        self, prompt: str, *, max_tokens: int = 32, stop: Sequence[str] = DEFAULT_STOP
+    ) -> Completion: ...
+
+    def warm_up(self) -> None: ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Chunks with their embeddings, and each article's text and record.
+
+    An article's record is written after its chunks: it is the commit marker of an ingest.
+    Reads for answers (``dense_search``, ``all_chunks``) return committed chunks only.
+    """
+
+    name: str
+
+    def article_info(self, article_id: str) -> ArticleInfo | None: ...
+
+    def article_text(self, article_id: str) -> str | None: ...
+
+    def list_articles(self, limit: int | None = None) -> list[ArticleInfo]: ...
+
+    def count_articles(self) -> int: ...
+
+    def find_articles(self, key: str) -> list[ArticleInfo]: ...
+
+    def put_article(self, article: Article, n_chunks: int) -> None: ...
+
+    def put_articles(self, items: Sequence[tuple[Article, int]]) -> None:
+        """Several commit records in one write (each as ``put_article`` takes it)."""
+        ...
+
+    def delete_article(self, article_id: str) -> int:
+        """Record first, then chunks: a kill part-way leaves only uncommitted chunks."""
+        ...
+
+    def find_uncommitted(self, source: str) -> list[PartialArticle]:
+        """Articles with chunks from ``source`` but no record."""
+        ...
+
+    def health(self) -> IndexHealth:
+        """Uncommitted chunks and incomplete articles (a full scan: not per question)."""
+        ...
+
+    def repair(self) -> IndexHealth:
+        """Remove what ``health`` finds; returns it. The caller holds the write lock."""
+        ...
+
+    def chunk_ids_of(self, article_id: str) -> list[str]: ...
+
+    def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        """``chunk_ids_of`` for several articles in one read (absent ones have no key)."""
+        ...
+
+    def existing_chunk_ids(self, ids: Sequence[str]) -> set[str]: ...
+
+    def upsert_chunks(
+        self, article: Article, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]
+    ) -> None: ...
+
+    def upsert_many(
+        self, items: Sequence[tuple[Article, Sequence[Chunk], Sequence[Sequence[float]]]]
+    ) -> None:
+        """Several articles' chunks in one write (each item as ``upsert_chunks`` takes it)."""
+        ...
+
+    def delete_chunks(self, ids: Iterable[str]) -> None: ...
+
+    def count_chunks(self) -> int: ...
+
+    def all_chunks(self) -> list[tuple[Chunk, dict]]: ...
+
+    def dense_search(self, embedding: Sequence[float], k: int) -> list[Passage]: ...
+
+    def revision(self) -> str:
+        """A cheap token (O(1), whatever the archive's size) that changes whenever stored
+        content changes, in this process or another."""
+        ...
+
+    def exists(self) -> bool:
+        """Whether the index has been created (an empty one counts)."""
+        ...
+
+    def embedding_model(self) -> EmbeddingModel | None:
+        """The embedder recorded with the collection (None: nothing recorded yet)."""
+        ...
+
+    def check_embedder(self, embedder: Embedder, *, write: bool = False) -> None:
+        """Raise ``EmbedderMismatch`` unless the collection was built with ``embedder`` (or
+        is empty, or holds vectors of its dimension and no record). With ``write``, record
+        it when nothing is recorded. Cheap after the first successful call."""
+        ...
+
+    def location(self) -> str:
+        """Where the index lives, for ``rag status`` (a directory or a URL)."""
+        ...

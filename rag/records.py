@@ -1,0 +1,208 @@
+"""Typed records passed between ingestion, retrieval, generation and the UI."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+ABSTAIN_TEXT = "The articles don't say."
+
+
+def content_hash(text: str) -> str:
+    """Stable hex digest of a text.
+
+    >>> content_hash("abc")[:12]
+    'ba7816bf8f01'
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def article_id_for(source: str) -> str:
+    """Article ids are derived from the source, so a changed file keeps its id.
+
+    >>> article_id_for("corpus/a.txt") == article_id_for("corpus/a.txt")
+    True
+    """
+    return content_hash(source)[:16]
+
+
+def chunk_id_for(article_key: str, start: int, text: str) -> str:
+    """Chunk ids are derived from content: same key, text and place, same id. The indexer's
+    key is the article's id and hash; chunks stored before it carried the id are recognised
+    by the hash alone (``is_committed``)."""
+    return content_hash(f"{article_key}:{start}:{text}")[:24]
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article. ``text`` is what chunk offsets and citations point into."""
+
+    source: str
+    title: str
+    text: str
+    date: str | None = None
+    author: str | None = None
+    url: str | None = None
+
+    @property
+    def id(self) -> str:
+        return article_id_for(self.source)
+
+    @property
+    def hash(self) -> str:
+        meta = f"{self.title}\x1f{self.date}\x1f{self.author}\x1f{self.url}"
+        return content_hash(meta + "\x1e" + self.text)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of an article: ``article.text[start:end] == text``."""
+
+    id: str
+    article_id: str
+    text: str
+    start: int
+    end: int
+    index: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with the metadata of its article and its retrieval score."""
+
+    chunk: Chunk
+    title: str
+    source: str
+    date: str | None
+    score: float
+    rank: int
+
+    @property
+    def article_id(self) -> str:
+        return self.chunk.article_id
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer; ``quote`` occurs verbatim at ``start:end`` in the article."""
+
+    number: int
+    title: str
+    source: str
+    article_id: str
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+    score: float
+    date: str | None = None
+
+
+@dataclass
+class Answer:
+    """What ``answer()`` returns."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    passages: list[Passage] = field(default_factory=list)
+    standalone_question: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    copy_prob: float | None = None  # see rag.backends.llama_cpp.GenerationStats
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """What the index knows about one stored article (no full text)."""
+
+    id: str
+    source: str
+    title: str
+    date: str | None
+    author: str | None
+    url: str | None
+    hash: str
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Outcome for one input file or article: ``status`` is added, updated, unchanged or failed."""
+
+    source: str
+    status: str
+    n_chunks: int = 0
+    title: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """The embedder a collection was built with, as recorded in the collection.
+
+    >>> str(EmbeddingModel("sentence-transformers:all-MiniLM-L6-v2", 384))
+    'sentence-transformers:all-MiniLM-L6-v2 (384 dims)'
+    """
+
+    name: str
+    dimension: int
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.dimension} dims)"
+
+
+def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
+    return Chunk(
+        id=chunk_id,
+        article_id=meta["article_id"],
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        index=int(meta.get("index", 0)),
+    )
+
+
+def passage_from(chunk: Chunk, meta: dict, score: float, rank: int) -> Passage:
+    return Passage(
+        chunk=chunk,
+        title=meta.get("title", ""),
+        source=meta.get("source", ""),
+        date=meta.get("date"),
+        score=float(score),
+        rank=rank,
+    )
+
+
+@dataclass(frozen=True)
+class PartialArticle:
+    """An article stored only in part: ``expected`` is its record's chunk count, or None
+    when it has chunks but no record (an interrupted ingest or delete)."""
+
+    id: str
+    source: str
+    title: str
+    n_chunks: int
+    expected: int | None
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    """What an interrupted ingest or delete left: chunks no committed article owns, and
+    articles missing some of their chunks. Both are invisible to answers until repaired."""
+
+    uncommitted: list[PartialArticle] = field(default_factory=list)
+    incomplete: list[PartialArticle] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.uncommitted and not self.incomplete
+
+    @property
+    def n_uncommitted_chunks(self) -> int:
+        return sum(p.n_chunks for p in self.uncommitted)

@@ -13,7 +13,15 @@ from rag import prompts, registry
 from rag.grounding import best_span, clean_answer
 from rag.lexical import Filters
 from rag.protocols import Embedder, GenerationStats, Generator, Store
-from rag.records import ABSTAIN_TEXT, Answer, Citation, Passage
+from rag.records import (
+    ABSTAIN_TEXT,
+    Answer,
+    Citation,
+    Claim,
+    ClaimCheck,
+    Passage,
+    render_claims,
+)
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
 from rag.settings import Settings
 from rag.text import split_sentences, tokenize
@@ -255,7 +263,11 @@ class Assistant:
             return _abstain(answer)
         _, ev, start, end = best
         passage = ev.passage
-        answer.text = f"{ev.text[start:end]} [1]"
+        span = ev.text[start:end]
+        answer.claims = [Claim(span, (1,), ClaimCheck(True, reason="verbatim"))]
+        answer.text = render_claims(answer.claims)
+        answer.short_answer = span
+        answer.shape = "factoid"
         answer.citations = [
             Citation(
                 number=1,
@@ -331,6 +343,8 @@ class Assistant:
 def _abstain(answer: Answer) -> Answer:
     answer.text = ABSTAIN_TEXT
     answer.citations = []
+    answer.claims = []
+    answer.short_answer = None
     answer.abstained = True
     return answer
 

@@ -98,9 +98,57 @@ class Citation:
     date: str | None = None
 
 
+SHAPES = ("factoid", "explanation", "yes-no", "summary")
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """The result of checking one claim against the sentences it cites.
+
+    ``passed``: every number, date, amount, name and quoted phrase of the claim occurs in its
+    cited sentences, and enough of its content words do (``coverage``). ``missing`` names
+    what was not found; ``reason`` says why in one line when it failed. A claim copied
+    verbatim from its sentence passes with ``reason="verbatim"``.
+    """
+
+    passed: bool
+    coverage: float = 1.0
+    missing: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of an answer and the numbers of the citations (``Answer.citations``)
+    that support it, with the result of its check."""
+
+    text: str
+    citations: tuple[int, ...]
+    check: ClaimCheck
+
+
+def render_claims(claims: list[Claim]) -> str:
+    """The answer's text: each claim followed by its ``[n]`` markers.
+
+    >>> ok = ClaimCheck(True, reason="verbatim")
+    >>> claims = [Claim("SoftBank pays $3bn.", (1,), ok), Claim("It hires 1,000.", (2, 3), ok)]
+    >>> render_claims(claims)
+    'SoftBank pays $3bn. [1] It hires 1,000. [2][3]'
+    """
+    return " ".join(f"{c.text} {''.join(f'[{n}]' for n in c.citations)}".strip() for c in claims)
+
+
 @dataclass
 class Answer:
-    """What ``answer()`` returns."""
+    """What ``answer()`` returns: claims, each citing exact sentences, rendered as ``text``.
+
+    ``claims`` are what is shown (in order); ``text`` renders them with inline ``[n]``
+    markers (``render_claims``), or is the abstention notice. ``citations`` are numbered
+    once per sentence and listed once. ``short_answer`` is the span answering a factoid
+    question (None for other shapes). ``shape`` is how the question was answered:
+    ``factoid``, ``explanation``, ``yes-no`` or ``summary``. ``dropped`` are claims a model
+    wrote that failed the check (never shown unless the settings ask to mark them).
+    """
 
     question: str
     text: str
@@ -111,7 +159,11 @@ class Answer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
-    copy_prob: float | None = None  # see rag.backends.llama_cpp.GenerationStats
+    copy_prob: float | None = None  # see rag.protocols.GenerationStats
+    claims: list[Claim] = field(default_factory=list)
+    short_answer: str | None = None
+    shape: str = "factoid"
+    dropped: list[Claim] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

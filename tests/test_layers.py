@@ -23,7 +23,8 @@ def imported_packages(path: Path) -> list[tuple[int, str]]:
 
     >>> import tempfile
     >>> f = Path(tempfile.mkdtemp()) / "m.py"
-    >>> _ = f.write_text("import os\\ndef f():\\n    from ui.app import x\\nT = {'a': 'ingest.cli:run'}")
+    >>> code = "import os\\ndef f():\\n    from ui.app import x\\nT = {'a': 'ingest.cli:run'}"
+    >>> _ = f.write_text(code)
     >>> imported_packages(f)
     [(1, 'os'), (3, 'ui'), (4, 'ingest')]
     """

@@ -18,7 +18,6 @@ def test_cli_answers_a_crashing_build_with_one_line(
     tmp_path, monkeypatch, capsys, fake_embedder, corpus_copy
 ):
     from rag import cli
-
     from rag.backends.llama_cpp import LlamaCppGenerator
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -4,9 +4,9 @@ import argparse
 import sys
 
 import pytest
-from rag import cli
 
-import ui as ui
+import ui
+from rag import cli
 from ui.cli import add_arguments, parse_auth
 
 pytestmark = pytest.mark.unit

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunking import chunk_text
-from ingest.loaders import LoadError, iter_files, load_path
+from ingest.extraction import Extractor
+from ingest.loaders import LoadError, iter_files, link_problem
 from rag import registry
 from rag.faults import kill_point
 from rag.locking import write_lock
@@ -392,32 +393,42 @@ def ingest_paths(
 
 
 def _ingest_roots(run: _Run, settings: Settings, roots: list[Path], sync: bool) -> None:
-    max_bytes = int(settings.max_file_mb * 1_000_000)
     seen_sources: set[str] = set()
     complete_files: set[Path] = set()  # loaded without a single bad line
     for root in roots:
         if not root.exists():
-            run.emit(_failed(str(root), "no such file or folder"))
+            run.emit(_failed(str(root), link_problem(root) or "no such file or folder"))
     skipped: list[tuple[Path, str]] = []
-    for path in iter_files((r for r in roots if r.exists()), skipped):
-        _emit_skipped(run, skipped)
-        try:
-            resolved = path.resolve(strict=True)
-        except (OSError, RuntimeError):  # a dangling link, or one that loops
-            reason = f"{path}: cannot read (a broken or looping link)"
-            run.emit(IngestResult(str(path.absolute()), "failed", error=reason))
-            continue
-        articles, complete = _load(path, max_bytes, settings.max_article_chars, run.emit)
-        if complete:
-            complete_files.add(resolved)
-        for article in articles:
-            seen_sources.add(article.source)
-            run.indexer.add(article)
+    with extractor_for(settings) as extractor:
+        for path in iter_files((r for r in roots if r.exists()), skipped):
+            _emit_skipped(run, skipped)
+            try:
+                resolved = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # a dangling link, or one that loops
+                reason = f"{path}: {link_problem(path) or 'cannot read (a broken link)'}"
+                run.emit(IngestResult(str(path.absolute()), "failed", error=reason))
+                continue
+            articles, complete = _load(extractor, path, run.emit)
+            if complete:
+                complete_files.add(resolved)
+            for article in articles:
+                seen_sources.add(article.source)
+                run.indexer.add(article)
     _emit_skipped(run, skipped)
     run.indexer.flush()
     if sync:
         for result in remove_missing(run.indexer.store, roots, seen_sources, complete_files):
             run.emit(result)
+
+
+def extractor_for(settings: Settings) -> Extractor:
+    """The child process that extracts files' text within the settings' budget."""
+    return Extractor(
+        max_seconds=settings.max_extract_s,
+        max_mb=settings.max_extract_mb,
+        max_bytes=int(settings.max_file_mb * 1_000_000),
+        max_chars=settings.max_article_chars,
+    )
 
 
 def _emit_skipped(run: _Run, skipped: list[tuple[Path, str]]) -> None:
@@ -428,19 +439,14 @@ def _emit_skipped(run: _Run, skipped: list[tuple[Path, str]]) -> None:
     skipped.clear()
 
 
-def _load(path: Path, max_bytes: int, max_chars: int, emit: OnResult) -> tuple[list[Article], bool]:
+def _load(extractor: Extractor, path: Path, emit: OnResult) -> tuple[list[Article], bool]:
     """The file's articles (a failed result is emitted per problem), and whether it loaded
-    without any problem."""
+    without any problem. Extraction runs in the extractor's child process, within budget."""
     source = str(path.resolve())
-    errors: list[str] = []
     try:
-        articles = load_path(path, max_bytes, errors, max_chars)
+        articles, errors = extractor.load(path)
     except LoadError as exc:
         errors, articles = [str(exc)], []
-    except OSError as exc:
-        errors, articles = [f"{path}: cannot read ({exc.strerror or exc})"], []
-    except Exception as exc:  # a loader library's bug must not stop the other files
-        errors, articles = [f"{path}: cannot load ({_describe(exc)})"], []
     for message in errors:
         emit(IngestResult(source, "failed", error=message))
     return articles, not errors

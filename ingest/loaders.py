@@ -23,7 +23,9 @@ DEFAULT_MAX_CHARS = 2_000_000  # Settings.max_article_chars
 # A PDF page's drawing instructions, decompressed: pypdf's text extraction slows down more
 # than linearly with them (1.6 MB of text operators: 3.7 s), so a page holding more is
 # refused before extraction, as is a file whose pages hold more than 10x max_chars in all.
+# A page's Form XObjects count as often as the page draws them.
 MAX_PDF_PAGE_CONTENT = 2_000_000
+MAX_FORM_DEPTH = 8  # Form XObjects drawn inside Form XObjects, followed this deep
 META_KEYS = ("title", "date", "author", "url")
 # Placeholders that tools write into metadata: not a real title or author.
 PLACEHOLDERS = frozenset("anonymous unknown untitled none null (anonymous) (unspecified)".split())
@@ -71,10 +73,32 @@ def iter_files(
                 if child.suffix.lower() not in SUPPORTED:
                     if skipped is not None:
                         kind = child.suffix.lower() or "no extension"
-                        skipped.append((child, f"unsupported type '{kind}'"))
+                        reason = link_problem(child) or f"unsupported type '{kind}'"
+                        skipped.append((child, reason))
                     continue
                 if not is_questions_file(child):
                     yield child
+
+
+def link_problem(path: Path) -> str | None:
+    """Why a symbolic link cannot be read (a link to itself, a loop, a missing target); None
+    for a link that works, or for anything that is not a link.
+
+    >>> link_problem(Path("/"))
+    """
+    if not path.is_symlink():
+        return None
+    try:
+        path.resolve(strict=True)
+        return None
+    except FileNotFoundError:
+        return f"a broken link (its target {os.readlink(path)} does not exist)"
+    except (OSError, RuntimeError):  # ELOOP; Python 3.11 raises RuntimeError for loops
+        pass
+    target = Path(path.parent, os.readlink(path))
+    if os.path.abspath(target) == os.path.abspath(path):
+        return "a link to itself"
+    return "a link in a loop of links"
 
 
 def is_questions_file(path: Path) -> bool:
@@ -234,7 +258,7 @@ def load_pdf(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> list[Article]:
     more than ``MAX_PDF_PAGE_CONTENT`` bytes of drawing instructions is refused unread.
     """
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings are not for users
     try:
@@ -246,6 +270,10 @@ def load_pdf(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> list[Article]:
         meta = {"title": info.title, "author": info.author} if info else {}
     except LoadError:
         raise
+    except LimitReachedError:
+        raise LoadError(
+            path, "a stream decompresses to more than pypdf allows; refused (compression bomb?)"
+        ) from None
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise LoadError(path, f"broken PDF ({type(exc).__name__}: {exc})") from None
     text = "\n\n".join(page.strip() for page in pages if page.strip())
@@ -255,16 +283,27 @@ def load_pdf(path: Path, max_chars: int = DEFAULT_MAX_CHARS) -> list[Article]:
 
 
 def _pdf_pages(reader, path: Path, max_chars: int) -> list[str]:
+    from pypdf.errors import LimitReachedError
+
     pages: list[str] = []
     n_chars = n_content = 0
     for number, page in enumerate(reader.pages, 1):
-        contents = page.get_contents()
-        size = len(contents.get_data()) if contents is not None else 0
-        n_content += size
-        if size > MAX_PDF_PAGE_CONTENT or n_content > 10 * max_chars:
+        try:
+            contents = page.get_contents()
+            data = contents.get_data() if contents is not None else b""
+            size = drawn_bytes(data, page.get("/Resources"), MAX_PDF_PAGE_CONTENT)
+        except LimitReachedError:
             raise LoadError(
                 path,
-                f"page {number} holds {size / 1e6:.1f} MB of drawing instructions "
+                f"page {number}'s drawing instructions decompress to more than pypdf allows; "
+                "refused unread (compression bomb?)",
+            ) from None
+        n_content += size
+        if size > MAX_PDF_PAGE_CONTENT or n_content > 10 * max_chars:
+            forms = " with its Form XObjects" if size > len(data) else ""
+            raise LoadError(
+                path,
+                f"page {number} holds {size / 1e6:.1f} MB of drawing instructions{forms} "
                 f"({n_content / 1e6:.1f} MB so far); refused unread (compression bomb?)",
             )
         text = page.extract_text() or ""
@@ -277,6 +316,47 @@ def _pdf_pages(reader, path: Path, max_chars: int) -> list[str]:
             )
         pages.append(text)
     return pages
+
+
+_DRAW_FORM = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s+Do\b")
+
+
+def drawn_bytes(data: bytes, resources, limit: int, depth: int = 0, memo=None) -> int:
+    """Bytes of drawing instructions a content stream makes pypdf read: its own, plus each
+    Form XObject's (and theirs, ``MAX_FORM_DEPTH`` deep) as many times as it is drawn.
+    Stops counting once over ``limit`` (the result is then a lower bound).
+
+    >>> drawn_bytes(b"/X1 Do\\n" * 3, None, 100)
+    21
+    """
+    from pypdf.generic import IndirectObject
+
+    total = len(data)
+    xobjects = _resolved(_resolved(resources).get("/XObject")) if resources else None
+    if not xobjects or depth >= MAX_FORM_DEPTH:
+        return total
+    memo = {} if memo is None else memo
+    uses: dict[bytes, int] = {}
+    for name in _DRAW_FORM.findall(data):
+        uses[name] = uses.get(name, 0) + 1
+    for name, n in uses.items():
+        ref = xobjects.get("/" + name.decode("latin-1"))
+        form = _resolved(ref)
+        if form is None or form.get("/Subtype") != "/Form":
+            continue
+        key = ref.idnum if isinstance(ref, IndirectObject) else id(form)
+        if key not in memo:
+            memo[key] = limit + 1  # a form drawing itself counts as over the limit
+            inner = form.get("/Resources") or resources
+            memo[key] = drawn_bytes(form.get_data(), inner, limit, depth + 1, memo)
+        total += n * memo[key]
+        if total > limit:
+            break
+    return total
+
+
+def _resolved(obj):
+    return obj.get_object() if obj is not None else None
 
 
 def load_jsonl(
@@ -345,7 +425,7 @@ def load_path(
     if path.is_dir():
         raise LoadError(path, "is a folder (pass it to ingest_paths to walk it)")
     if not path.exists():
-        raise LoadError(path, "no such file")
+        raise LoadError(path, link_problem(path) or "no such file")
     if suffix not in SUPPORTED:
         raise LoadError(path, f"unsupported type '{suffix or 'none'}' (use {', '.join(SUPPORTED)})")
     size = path.stat().st_size

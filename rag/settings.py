@@ -112,6 +112,18 @@ class Settings(BaseSettings):
     max_article_chunks: int = Field(
         4000, ge=1, description="Refuse an article that would make more chunks than this."
     )
+    max_extract_s: float = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        description="Seconds one file's text extraction may take (in a child process that is "
+        "stopped then); the file is refused and the others go on.",
+    )
+    max_extract_mb: float = Field(
+        2000.0,
+        ge=100,
+        description="Memory (MB of address space) the text extraction process may use.",
+    )
     lock_timeout: float = Field(
         600.0,
         ge=0,

@@ -27,9 +27,13 @@ EXPECTED = {
     "mixed.jsonl:5": "failed: hostile/mixed.jsonl:5: missing or empty 'text'",
     "fake.pdf": "failed: hostile/fake.pdf: broken PDF",
     "bomb.pdf": "failed: hostile/bomb.pdf: page 1 holds 16.0 MB of drawing instructions",
+    "xobject-bomb.pdf": "failed: hostile/xobject-bomb.pdf: page 1 holds 239.4 MB of drawing "
+    "instructions with its Form XObjects",
     "report.docx": "skipped: hostile/report.docx: skipped (unsupported type '.docx')",
     "archive.zip": "skipped: hostile/archive.zip: skipped (unsupported type '.zip')",
-    "self-link.txt": "failed: hostile/self-link.txt: cannot read (a broken or looping link)",
+    "self-link.txt": "failed: hostile/self-link.txt: a link to itself",
+    "loop-link": "skipped: hostile/loop-link: skipped (a link to itself)",
+    "dangling.md": "failed: hostile/dangling.md: a broken link (its target",
     "loop/self": "skipped: hostile/loop/self: skipped (linked folder, not followed)",
 }
 
@@ -48,7 +52,7 @@ def test_hostile_corpus_one_line_each_and_good_files_ingested(tmp_path):
         assert expected in mine[0], (name, mine[0])
     assert "added: hostile/good.txt" in out and "added: https://example.org/good" in out
     assert "good-deep.md (1 chunks)" in out
-    assert "3 articles (3 added" in out and "3 skipped" in out
+    assert "3 articles (3 added" in out and "4 skipped" in out
     assert seconds < 120  # the bomb and the 5 MB line are refused, not worked through
 
 

@@ -71,7 +71,7 @@ class Extractor:
         package_root = str(Path(ingest.__file__).resolve().parent.parent)
         env = os.environ.copy()
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _stop)
         command = [sys.executable, "-P", "-m", "ingest.extraction"]
         self._child = subprocess.Popen(
             [*command, str(self.max_mb), str(self.max_seconds)],

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +25,12 @@ from ingest.loaders import LoadError, iter_files, link_problem
 from rag import registry
 from rag.faults import kill_point
 from rag.locking import write_lock
-from rag.protocols import Embedder, ServerUnavailable, Store
+from rag.protocols import Embedder, IndexDamaged, ServerUnavailable, Store
 from rag.records import Article, Chunk, IngestResult, chunk_id_for
 from rag.settings import Settings
 
 OnResult = Callable[[IngestResult], None]
+PLAN_BATCH = 256  # articles planned (and committed) together
 STATUSES = ("added", "updated", "unchanged", "removed", "failed")
 # also "skipped": a file a folder walk left out (unsupported type); counted by the summary
 
@@ -80,7 +81,7 @@ class IngestReport:
             f"({self.chunks_per_second:.1f} chunks/s"
             + (
                 f", {self.model_seconds:.1f} s of it loading the embedder)"
-                if self.model_seconds
+                if self.model_seconds >= 0.05
                 else ")"
             )
         )
@@ -126,12 +127,15 @@ class _Job:
 
 
 class Indexer:
-    """Writes articles into a Store, batching embeddings across small articles.
+    """Writes articles into a Store, batching store reads, embeddings and writes across
+    articles.
 
-    ``add`` plans an article; ``flush`` embeds pending chunks in batches of
+    ``add`` takes an article; articles are planned together (one read of their records,
+    one of their stored chunks), their new chunks embedded in batches of
     ``settings.embed_batch_size`` (large batches let the embedder sort by length and pad
-    less, and mean fewer store writes) and commits the articles in the order they were added.
-    The embedder is loaded, and the progress bar opened, only when something needs embedding.
+    less, and mean fewer store writes), and the articles committed in the order they were
+    added. ``flush`` does all of it for what is pending. The embedder is loaded only when
+    something needs embedding.
     """
 
     def __init__(
@@ -140,84 +144,121 @@ class Indexer:
         store: Store | None = None,
         embedder: Embedder | None = None,
         emit: OnResult | None = None,
-        progress: bool = False,
+        on_embedded: Callable[[int], None] | None = None,
     ):
         self.settings = settings
         self.store = store or registry.open_store(settings)
         self._embedder = embedder
+        self._warmed = False
         self.emit = emit or (lambda result: None)
-        self.progress = progress
-        self.bar = None  # a tqdm bar, opened when something first needs embedding
+        self.on_embedded = on_embedded or (lambda n: None)  # called with chunks embedded
         self.n_embedded = 0
         self.model_seconds = 0.0
+        self._incoming: list[Article] = []  # added, not planned yet
+        self._incoming_chars = 0
         self._queue: list[_Job | IngestResult] = []
         self._pending = 0
         self._seen: set[str] = set()
 
     @property
-    def embedder(self):
-        if self._embedder is None:
+    def embedder(self) -> Embedder:
+        """The embedder, loaded (and its model read) on first use; the time that takes is
+        ``model_seconds``, whether this indexer loaded it or was given it unloaded."""
+        if not self._warmed:
             started = time.perf_counter()
-            self._embedder = registry.load_embedder(self.settings)
+            if self._embedder is None:
+                self._embedder = registry.load_embedder(self.settings)
+            self._embedder.warm_up()
             self.model_seconds = time.perf_counter() - started
+            self._warmed = True
         return self._embedder
 
     def add(self, article: Article) -> None:
-        try:
-            item = self._plan(article)
-        except ServerUnavailable:
-            raise  # stops the run: one line naming the server, not one per article
-        except Exception as exc:  # one bad article never stops the others
-            item = _failed(article.source, f"cannot index ({_describe(exc)})", article.title)
-        if isinstance(item, IngestResult) and not self._queue:
-            self.emit(item)  # nothing waits for embedding: report at once
+        self._incoming.append(article)
+        self._incoming_chars += len(article.text)
+        batch_chars = self.settings.embed_batch_size * self.settings.chunk_size
+        if len(self._incoming) >= PLAN_BATCH or self._incoming_chars >= batch_chars:
+            self._plan_incoming()
+
+    def _plan_incoming(self, flush_when_full: bool = True) -> None:
+        articles, self._incoming, self._incoming_chars = self._incoming, [], 0
+        if not articles:
             return
-        self._queue.append(item)
-        if isinstance(item, _Job):
-            self._pending += len(item.new)
-            if self.progress and item.new:
-                self._grow_bar(len(item.new))
-        if self._pending >= self.settings.embed_batch_size or len(self._queue) >= 256:
+        for item in self._plan_many(articles):
+            if isinstance(item, IngestResult) and not self._queue:
+                self.emit(item)  # nothing waits for embedding: report at once
+                continue
+            self._queue.append(item)
+            if isinstance(item, _Job):
+                self._pending += len(item.new)
+        full = self._pending >= self.settings.embed_batch_size or len(self._queue) >= PLAN_BATCH
+        if flush_when_full and full:
             self.flush()
 
-    def _grow_bar(self, n: int) -> None:
-        if self.bar is None:
-            from tqdm import tqdm
+    def _plan_many(self, articles: list[Article]) -> list[_Job | IngestResult]:
+        """A job (or a result, when there is nothing to embed) per article, in order, with
+        one read of the stored records and one of the stored chunks for all of them."""
+        planned: dict[int, _Job | IngestResult] = {}
+        fresh: list[tuple[int, Article]] = []
+        for i, article in enumerate(articles):
+            if article.id in self._seen:
+                reason = "same source as an earlier article in this run"
+                planned[i] = _failed(article.source, reason)
+            elif not article.text.strip():
+                planned[i] = _failed(article.source, "no text", article.title)
+            else:
+                self._seen.add(article.id)
+                fresh.append((i, article))
+        try:
+            planned.update(self._plan_fresh(fresh))
+        except (ServerUnavailable, IndexDamaged):
+            raise  # stops the run: one line naming the server or file, not one per article
+        except Exception as exc:  # the store failed on this batch: its articles fail, once
+            reason = f"cannot index ({_describe(exc)})"
+            planned.update({i: _failed(a.source, reason, a.title) for i, a in fresh})
+        return [planned[i] for i in range(len(articles))]
 
-            self.bar = tqdm(total=0, desc="embedding", unit="chunk", file=sys.stderr)
-        self.bar.total += n
-        self.bar.refresh()
-
-    def _plan(self, article: Article) -> _Job | IngestResult:
-        if article.id in self._seen:
-            return _failed(article.source, "same source as an earlier article in this run")
-        self._seen.add(article.id)
-        if not article.text.strip():
-            return _failed(article.source, "no text", article.title)
-        stored = self.store.article_info(article.id)
+    def _plan_fresh(self, fresh: list[tuple[int, Article]]) -> dict[int, _Job | IngestResult]:
+        if not fresh:
+            return {}
+        stored = self.store.article_infos([a.id for _, a in fresh])
         # unchanged only if all its chunks are there: a killed delete or update may have
         # left some missing or some over; then it is planned again, embedding what is missing
-        if (
-            stored is not None
-            and stored.hash == article.hash
-            and len(self.store.chunk_ids_of(article.id)) == stored.n_chunks
-        ):
-            return IngestResult(article.source, "unchanged", stored.n_chunks, article.title)
-        chunks = make_chunks(article, self.settings.chunk_size, self.settings.chunk_overlap)
+        same = [a.id for _, a in fresh if a.id in stored and stored[a.id].hash == a.hash]
+        have = self.store.chunk_ids_by_article(same) if same else {}
+        planned: dict[int, _Job | IngestResult] = {}
+        chunked: list[tuple[int, Article, list[Chunk]]] = []
         limit = self.settings.max_article_chunks
-        if len(chunks) > limit:
-            return _failed(
-                article.source,
-                f"too many chunks ({len(chunks):,}; the limit is {limit:,}, "
-                "RAG_MAX_ARTICLE_CHUNKS)",
-                article.title,
-            )
-        existing = self.store.existing_chunk_ids([c.id for c in chunks])
-        new = [c for c in chunks if c.id not in existing]
-        return _Job(article, chunks, new, is_new_article=stored is None)
+        for i, article in fresh:
+            info = stored.get(article.id)
+            complete = info is not None and len(have.get(article.id, ())) == info.n_chunks
+            if complete and info.hash == article.hash:
+                planned[i] = IngestResult(article.source, "unchanged", info.n_chunks, article.title)
+                continue
+            try:
+                chunks = make_chunks(article, self.settings.chunk_size, self.settings.chunk_overlap)
+            except Exception as exc:  # one bad article never stops the others
+                planned[i] = _failed(article.source, f"cannot index ({_describe(exc)})")
+                continue
+            if len(chunks) > limit:
+                planned[i] = _failed(
+                    article.source,
+                    f"too many chunks ({len(chunks):,}; the limit is {limit:,}, "
+                    "RAG_MAX_ARTICLE_CHUNKS)",
+                    article.title,
+                )
+                continue
+            chunked.append((i, article, chunks))
+        ids = [c.id for _, _, chunks in chunked for c in chunks]
+        existing = self.store.existing_chunk_ids(ids) if ids else set()
+        for i, article, chunks in chunked:
+            new = [c for c in chunks if c.id not in existing]
+            planned[i] = _Job(article, chunks, new, is_new_article=article.id not in stored)
+        return planned
 
     def flush(self) -> None:
-        """Embed and store every pending chunk, then commit and report in order."""
+        """Plan, embed and store every pending article, then commit and report in order."""
+        self._plan_incoming(flush_when_full=False)
         queue, self._queue, self._pending = self._queue, [], 0
         jobs = [item for item in queue if isinstance(item, _Job)]
         self._embed(jobs)
@@ -241,22 +282,23 @@ class Indexer:
                 vectors = self.embedder.embed_documents(
                     [embedding_text(job.article, chunk) for job, chunk in batch]
                 )
-                items = []
-                for job in {id(job): job for job, _ in batch}.values():
-                    part = [(c, v) for (j, c), v in zip(batch, vectors, strict=True) if j is job]
-                    items.append((job.article, [c for c, _ in part], [v for _, v in part]))
+                by_job: dict[int, tuple[Article, list[Chunk], list]] = {}
+                for (job, chunk), vector in zip(batch, vectors, strict=True):
+                    _, chunks, vecs = by_job.setdefault(id(job), (job.article, [], []))
+                    chunks.append(chunk)
+                    vecs.append(vector)
+                items = list(by_job.values())
                 self.store.upsert_many(items)  # one write for the whole batch
                 for _ in items:  # (a kill here leaves the batch stored, nothing committed)
                     kill_point("ingest:chunks-stored")
-            except ServerUnavailable:
+            except (ServerUnavailable, IndexDamaged):
                 raise
             except Exception as exc:
                 for job, _ in batch:
                     job.error = f"cannot embed or store its chunks ({_describe(exc)})"
                 continue
             self.n_embedded += len(batch)
-            if self.bar is not None:
-                self.bar.update(len(batch))
+            self.on_embedded(self.n_embedded)
 
     def _commit(self, jobs: list[_Job]) -> dict[int, IngestResult]:
         """Write the records of the jobs whose chunks are all stored (one write), then delete
@@ -281,7 +323,7 @@ class Indexer:
                 keep = {c.id for c in job.chunks}
                 stale += [cid for cid in stored.get(job.article.id, []) if cid not in keep]
             self.store.delete_chunks(stale)  # the old versions', no longer retrieved
-        except ServerUnavailable:
+        except (ServerUnavailable, IndexDamaged):
             raise
         except Exception as exc:
             for job in ready:
@@ -309,19 +351,40 @@ def _describe(exc: BaseException) -> str:
 
 # ----- running an ingest -----------------------------------------------------------------
 class _Run:
-    """Shared plumbing of ingest_paths / ingest_articles: report, progress bar, callback."""
+    """Shared plumbing of ingest_paths / ingest_articles: the report, the progress bar (one
+    tick per article, or per file until it is loaded) and the callback."""
 
     def __init__(self, settings, store, embedder, progress, on_result):
         self.report = IngestReport()
         self.on_result = on_result
         self.started = time.perf_counter()
-        self.indexer = Indexer(settings, store, embedder, self.emit, progress)
+        self.progress = progress
+        self.bar = None  # a tqdm bar on stderr, opened by the first ``expect``
+        self.indexer = Indexer(settings, store, embedder, self.emit, self._embedded)
+
+    def expect(self, n: int) -> None:
+        """``n`` more results to come (a file counts one until it is loaded)."""
+        if not self.progress or n == 0:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=n, desc="ingesting", unit="article", file=sys.stderr)
+        else:
+            self.bar.total += n
+            self.bar.refresh()
+
+    def _embedded(self, n_chunks: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{n_chunks:,} chunks embedded")
 
     def emit(self, result: IngestResult) -> None:
         self.report.results.append(result)
+        bar = self.bar
+        if bar is not None and result.status not in ("skipped", "removed"):
+            bar.update(1)
         if self.on_result is None:
             return
-        bar = self.indexer.bar
         if bar is None:
             self.on_result(result)
         else:
@@ -330,8 +393,8 @@ class _Run:
 
     def close(self) -> IngestReport:
         """Stop the clock and the bar. Does not flush: after Ctrl-C nothing more is embedded."""
-        if self.indexer.bar is not None:
-            self.indexer.bar.close()
+        if self.bar is not None:
+            self.bar.close()
         self.report.n_chunks_added = self.indexer.n_embedded
         self.report.model_seconds = self.indexer.model_seconds
         self.report.seconds = time.perf_counter() - self.started
@@ -355,6 +418,8 @@ def ingest_articles(
     with write_lock(settings):
         run = _Run(settings, store, embedder, progress, on_result)
         try:
+            if isinstance(articles, Sized):
+                run.expect(len(articles))
             for article in articles:
                 run.indexer.add(article)
             run.indexer.flush()
@@ -399,22 +464,26 @@ def _ingest_roots(run: _Run, settings: Settings, roots: list[Path], sync: bool) 
         if not root.exists():
             run.emit(_failed(str(root), link_problem(root) or "no such file or folder"))
     skipped: list[tuple[Path, str]] = []
+    files = list(iter_files((r for r in roots if r.exists()), skipped))
+    _emit_skipped(run, skipped)
+    run.expect(len(files))
     with extractor_for(settings) as extractor:
-        for path in iter_files((r for r in roots if r.exists()), skipped):
-            _emit_skipped(run, skipped)
+        for path in files:
             try:
                 resolved = path.resolve(strict=True)
             except (OSError, RuntimeError):  # a dangling link, or one that loops
                 reason = f"{path}: {link_problem(path) or 'cannot read (a broken link)'}"
                 run.emit(IngestResult(str(path.absolute()), "failed", error=reason))
                 continue
-            articles, complete = _load(extractor, path, run.emit)
-            if complete:
+            articles, errors = _load(extractor, path)
+            run.expect(len(articles) + len(errors) - 1)
+            for message in errors:
+                run.emit(IngestResult(str(resolved), "failed", error=message))
+            if not errors:
                 complete_files.add(resolved)
             for article in articles:
                 seen_sources.add(article.source)
                 run.indexer.add(article)
-    _emit_skipped(run, skipped)
     run.indexer.flush()
     if sync:
         for result in remove_missing(run.indexer.store, roots, seen_sources, complete_files):
@@ -439,17 +508,13 @@ def _emit_skipped(run: _Run, skipped: list[tuple[Path, str]]) -> None:
     skipped.clear()
 
 
-def _load(extractor: Extractor, path: Path, emit: OnResult) -> tuple[list[Article], bool]:
-    """The file's articles (a failed result is emitted per problem), and whether it loaded
-    without any problem. Extraction runs in the extractor's child process, within budget."""
-    source = str(path.resolve())
+def _load(extractor: Extractor, path: Path) -> tuple[list[Article], list[str]]:
+    """The file's articles and its problems, one line each (the whole file's, or its bad
+    lines'). Extraction runs in the extractor's child process, within its budget."""
     try:
-        articles, errors = extractor.load(path)
+        return extractor.load(path)
     except LoadError as exc:
-        errors, articles = [str(exc)], []
-    for message in errors:
-        emit(IngestResult(source, "failed", error=message))
-    return articles, not errors
+        return [], [str(exc)]
 
 
 def _under(path: Path, roots: list[Path]) -> bool:

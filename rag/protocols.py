@@ -47,6 +47,15 @@ class ServerUnavailable(RuntimeError):
     message is one line naming its URL; a run stops on it rather than failing item by item."""
 
 
+class IndexDamaged(RuntimeError):
+    """A file of the index is damaged (truncated, overwritten). The message is one line naming
+    the file and what to do (repair it, or restore a backup); a run stops on it."""
+
+    def __init__(self, path: object, cause: str, remedy: str):
+        self.path, self.cause, self.remedy = str(path), cause, remedy
+        super().__init__(f"{self.path} is damaged ({cause}); {remedy}")
+
+
 class EmbedderMismatch(ValueError):
     """The collection was built with another embedding model: its vectors and this model's
     are not comparable, so searching or adding would give nonsense."""
@@ -117,6 +126,10 @@ class Store(Protocol):
     name: str
 
     def article_info(self, article_id: str) -> ArticleInfo | None: ...
+
+    def article_infos(self, article_ids: Sequence[str]) -> dict[str, ArticleInfo]:
+        """``article_info`` for several articles in one read (absent ones have no key)."""
+        ...
 
     def article_text(self, article_id: str) -> str | None: ...
 

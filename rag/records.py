@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 ABSTAIN_TEXT = "The articles don't say."
 
@@ -44,11 +45,11 @@ class Article:
     author: str | None = None
     url: str | None = None
 
-    @property
+    @cached_property
     def id(self) -> str:
         return article_id_for(self.source)
 
-    @property
+    @cached_property
     def hash(self) -> str:
         meta = f"{self.title}\x1f{self.date}\x1f{self.author}\x1f{self.url}"
         return content_hash(meta + "\x1e" + self.text)

@@ -482,6 +482,16 @@ class ChromaStore:
         return _info_from(got["ids"][0], got["metadatas"][0])
 
     @_server_errors
+    def article_infos(self, article_ids: Sequence[str]) -> dict[str, ArticleInfo]:
+        ids = list(dict.fromkeys(article_ids))
+        found: dict[str, ArticleInfo] = {}
+        for i in range(0, len(ids), _BATCH):
+            got = self.articles.get(ids=ids[i : i + _BATCH], include=["metadatas"])
+            for aid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                found[aid] = _info_from(aid, meta)
+        return found
+
+    @_server_errors
     def article_text(self, article_id: str) -> str | None:
         got = self.articles.get(ids=[article_id], include=["documents"])
         return got["documents"][0] if got["ids"] else None

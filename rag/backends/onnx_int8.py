@@ -169,35 +169,61 @@ class OnnxInt8Embedder:
 
         if not texts:
             return []
-        out = []
-        texts = list(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding
-        for i in range(0, len(order), self.batch_size):
-            part = [texts[j] for j in order[i : i + self.batch_size]]
-            enc = self._tokenizer(
-                part, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="np"
-            )
-            feed = {
-                "input_ids": enc["input_ids"].astype(np.int64),
-                "attention_mask": enc["attention_mask"].astype(np.int64),
-                "token_type_ids": enc["token_type_ids"].astype(np.int64),
-            }
+        enc = self._tokenizer(list(texts), truncation=True, max_length=MAX_LENGTH)
+        ids, types = enc["input_ids"], enc["token_type_ids"]
+        lengths = [len(row) for row in ids]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)  # less padding
+        pad = self._tokenizer.pad_token_id or 0
+        vectors = None
+        for batch in token_batches(order, lengths, self.batch_size * TOKENS_PER_TEXT):
+            width = lengths[batch[-1]]  # the longest: sorted by length
+            input_ids = np.full((len(batch), width), pad, dtype=np.int64)
+            type_ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                input_ids[row, : lengths[i]] = ids[i]
+                type_ids[row, : lengths[i]] = types[i]
+                mask[row, : lengths[i]] = 1
+            feed = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": type_ids}
             hidden = self._session.run(None, feed)[0]
-            mask = feed["attention_mask"][..., None].astype(np.float32)
-            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-            out.append(pooled)
-        vectors = np.vstack(out)
-        result = [None] * len(texts)
-        for row, j in enumerate(order):
-            result[j] = vectors[row].tolist()
-        return result
+            if vectors is None:
+                vectors = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
+            vectors[batch] = pooled
+        return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
 
 BATCH = 4  # texts per run: small batches pad least and stay in cache (bench/RESULTS.md)
+# A run holds at most batch_size x TOKENS_PER_TEXT tokens (a 700-character chunk is about
+# 160): 4 chunks of an article, or up to MAX_RUN_TEXTS one-sentence articles.
+TOKENS_PER_TEXT = 160
+MAX_RUN_TEXTS = 64
+
+
+def token_batches(order: list[int], lengths: list[int], budget: int) -> list[list[int]]:
+    """Consecutive runs of ``order`` (indices sorted by length) whose padded size (texts x
+    the longest) stays within ``budget`` tokens, at most ``MAX_RUN_TEXTS`` texts each.
+
+    >>> token_batches([0, 1, 2, 3], [10, 10, 200, 300], 640)
+    [[0, 1], [2], [3]]
+    >>> token_batches([0, 1, 2], [5, 5, 5], 10)
+    [[0, 1], [2]]
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and ((len(current) + 1) * lengths[i] > budget or len(current) >= MAX_RUN_TEXTS):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def create(settings: Settings) -> OnnxInt8Embedder:

@@ -90,3 +90,34 @@ def test_the_cli_module_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_big_archive_lists_the_first_few_of_each_kind_and_counts_the_rest(
+    folder, fake_embedder, capsys
+):
+    lines = [f'{{"text": "Mill {i} ground oats.", "url": "https://x.org/{i}"}}' for i in range(30)]
+    lines += ["{not json"] + ['{"title": "no text"}'] * 25
+    (folder / "feed.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["ingest", "articles"]) == 1
+    captured = capsys.readouterr()
+    err, out = captured.err.splitlines(), captured.out.splitlines()
+    assert len(err) == 21 and err[0].startswith("failed: articles/feed.jsonl:31: invalid JSON")
+    assert err[-1] == "failed: … and 6 more (rag ingest --verbose lists every one)"
+    assert len(out) == 22 and out[0] == "added: articles/bakery.md (1 chunks)"
+    assert out[-2] == "not listed: 12 added (rag ingest --verbose lists every one)"
+    assert out[-1].startswith("32 articles (32 added, 0 updated, 0 unchanged), 0 removed, 26 failed")
+    assert main(["ingest", "articles", "--verbose"]) == 1
+    captured = capsys.readouterr()
+    assert len(captured.err.splitlines()) == 26 and len(captured.out.splitlines()) == 33
+
+
+def test_file_names_are_shown_escaped_on_one_line(folder, fake_embedder, capsys):
+    (folder / "evil\nfailed: other.txt").write_text("The mill ground oats by the river.")
+    (folder / "report\u202etxt.md").write_text("The mill ground rye by the river.")
+    (folder / "empty\x1b[31m.txt").write_bytes(b"")
+    assert main(["ingest", "articles"]) == 1
+    captured = capsys.readouterr()
+    out, err = captured.out.splitlines(), captured.err.splitlines()
+    assert "added: articles/evil\\nfailed: other.txt (1 chunks)" in out
+    assert "added: articles/report\\u202etxt.md (1 chunks)" in out
+    assert err == ["failed: articles/empty\\x1b[31m.txt: empty file"]

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import time
 
 import pytest
 
@@ -201,24 +202,26 @@ def test_broken_files_are_reported_one_line_each_and_good_ones_ingested(settings
     assert "too large" in failures["huge.txt"]
 
 
-def test_a_loader_crash_is_one_failure_not_the_end(settings, folder, monkeypatch):
-    import ingest.indexer
+def test_a_loader_crash_is_one_failure_not_the_end(folder, monkeypatch):
+    """The extraction child answers a parser's bug with one line for that file."""
+    import ingest.loaders
+    from ingest.extraction import _serve_one
 
-    real = ingest.indexer.load_path
+    real = ingest.loaders.load_path
 
     def flaky(path, *args):
         if path.name == "seed.txt":
             raise RecursionError("maximum recursion depth exceeded")
         return real(path, *args)
 
-    monkeypatch.setattr(ingest.indexer, "load_path", flaky)
-    report = ingest_paths([folder], settings=settings, embedder=HashEmbedder())
-    assert report.counts["added"] == 1
-    [failure] = report.failed
-    assert (
-        failure.error
-        == f"{folder / 'seed.txt'}: cannot load (RecursionError: maximum recursion depth exceeded)"
-    )
+    monkeypatch.setattr(ingest.loaders, "load_path", flaky)
+    request = {"max_bytes": 10**6, "max_chars": 10**6}
+    assert _serve_one({**request, "path": str(folder / "seed.txt")}) == {
+        "where": str(folder / "seed.txt"),
+        "error": "cannot load (RecursionError: maximum recursion depth exceeded)",
+    }
+    [row] = _serve_one({**request, "path": str(folder / "bakery.md")})["articles"]
+    assert row[0] == str((folder / "bakery.md").resolve())
 
 
 def test_an_embedder_error_fails_those_articles_only(settings, folder):
@@ -349,12 +352,17 @@ def test_results_arrive_in_order_through_on_result(settings, folder):
     assert [r.source.rsplit("/", 1)[1] for r in seen] == ["bakery.md", "seed.txt"]
 
 
-def test_progress_bar_goes_to_stderr_one_tick_per_chunk(settings, folder, capsys):
+def test_progress_bar_goes_to_stderr_one_tick_per_article(settings, folder, capsys):
+    (folder / "many.jsonl").write_text(
+        "".join(f'{{"text": "Mill {i} ground oats.", "url": "https://x.org/{i}"}}\n' for i in range(5))
+    )
     report = ingest_paths([folder], settings=settings, embedder=HashEmbedder(), progress=True)
     err = capsys.readouterr().err
-    assert f"{report.n_chunks_added}/{report.n_chunks_added}" in err and "chunk" in err
+    assert "| 7/7 [" in err and f"{report.n_chunks_added} chunks embedded" in err
+    assert "0/3 [" in err  # three files known before they are loaded
     ingest_paths([folder], settings=settings, embedder=HashEmbedder(), progress=True)
-    assert capsys.readouterr().err == ""  # nothing to embed, no bar
+    err = capsys.readouterr().err
+    assert "| 7/7 [" in err and "embedded" not in err  # nothing to embed
 
 
 # ----- pieces ---------------------------------------------------------------------------
@@ -384,3 +392,26 @@ def test_report_summary_and_counts():
         "1 articles (1 added, 0 updated, 0 unchanged), 0 removed, 1 failed; "
         "3 chunks added in 1.5 s (2.0 chunks/s, 0.5 s of it loading the embedder)"
     )
+
+
+class SlowLoadingEmbedder(HashEmbedder):
+    """Takes ``seconds`` to load its model, the first time it is warmed up."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds, self.loaded = seconds, False
+
+    def warm_up(self) -> None:
+        if not self.loaded:
+            time.sleep(self.seconds)
+            self.loaded = True
+
+
+def test_the_summary_says_how_long_loading_the_embedder_took(settings, folder):
+    embedder = SlowLoadingEmbedder(0.6)  # given unloaded, as rag ingest's registry gives it
+    report = ingest_paths([folder], settings=settings, embedder=embedder)
+    assert 0.6 <= report.model_seconds < report.seconds
+    assert f", {report.model_seconds:.1f} s of it loading the embedder)" in report.summary()
+    (folder / "new.md").write_text("# New\n\nA new mill ground oats.")
+    again = ingest_paths([folder], settings=settings, embedder=embedder)  # loaded already
+    assert again.model_seconds < 0.05 and "loading the embedder" not in again.summary()

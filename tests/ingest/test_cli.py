@@ -105,7 +105,7 @@ def test_a_big_archive_lists_the_first_few_of_each_kind_and_counts_the_rest(
     assert err[-1] == "failed: … and 6 more (rag ingest --verbose lists every one)"
     assert len(out) == 22 and out[0] == "added: articles/bakery.md (1 chunks)"
     assert out[-2] == "not listed: 12 added (rag ingest --verbose lists every one)"
-    assert out[-1].startswith("32 articles (32 added, 0 updated, 0 unchanged), 0 removed, 26 failed")
+    assert out[-1].startswith("32 articles (32 added, 0 updated, 0 unchanged), 0 removed, 26 fail")
     assert main(["ingest", "articles", "--verbose"]) == 1
     captured = capsys.readouterr()
     assert len(captured.err.splitlines()) == 26 and len(captured.out.splitlines()) == 33

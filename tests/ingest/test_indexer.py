@@ -353,9 +353,11 @@ def test_results_arrive_in_order_through_on_result(settings, folder):
 
 
 def test_progress_bar_goes_to_stderr_one_tick_per_article(settings, folder, capsys):
-    (folder / "many.jsonl").write_text(
-        "".join(f'{{"text": "Mill {i} ground oats.", "url": "https://x.org/{i}"}}\n' for i in range(5))
-    )
+    lines = [
+        json.dumps({"text": f"Mill {i} ground oats.", "url": f"https://x.org/{i}"})
+        for i in range(5)
+    ]
+    (folder / "many.jsonl").write_text("\n".join(lines))
     report = ingest_paths([folder], settings=settings, embedder=HashEmbedder(), progress=True)
     err = capsys.readouterr().err
     assert "| 7/7 [" in err and f"{report.n_chunks_added} chunks embedded" in err

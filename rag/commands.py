@@ -97,6 +97,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.repair:
         found = repair(settings)
+        if found.lexical_rebuilt:
+            problem = found.lexical_rebuilt
+            print(f"rebuilt the lexical index from the store (it was damaged: {problem})")
         for p in found.uncommitted:
             print(f"removed {p.n_chunks} uncommitted chunks of {p.source}")
         for p in found.incomplete:

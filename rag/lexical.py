@@ -13,6 +13,9 @@ metadata that filters use (``source``, ``site``, ``day`` = YYYYMMDD, ``author``)
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import re
 import sqlite3
 import threading
@@ -22,6 +25,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
+from rag.damage import lexical_damage, sqlite_problem
 from rag.records import Chunk
 from rag.text import tokenize
 
@@ -176,30 +180,63 @@ def _match_expression(terms: Iterable[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
+def _guarded(method):
+    """A damaged file (truncated, overwritten) raises ``IndexDamaged`` naming it, in one line."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            damage = lexical_damage(exc, self.path)
+            if damage is None:
+                raise
+            raise damage from None
+
+    return wrapper
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
 class LexicalIndex:
-    """One SQLite file. Thread-safe: one connection per thread."""
+    """One SQLite file. Thread-safe: one connection per thread. A connection is opened
+    afresh when the file was replaced (rebuilt by ``rag status --repair``, or restored)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._local = threading.local()
         self._init_lock = threading.Lock()
         self._ready = False
+        self._schema_inode: int | None = None
         self.ready = False  # set by the store once the index is known complete (backfilled)
 
     # ----- connection -----------------------------------------------------------------
     @property
     def db(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
+        inode = _inode(self.path)
+        if conn is not None and inode != self._local.inode:
+            self.close()  # the file was replaced: read the new one
+            conn = None
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            with self._init_lock:
-                if not self._ready:
-                    conn.executescript(_SCHEMA)
-                    self._ready = True
-            self._local.conn = conn
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                with self._init_lock:
+                    if not self._ready or inode != self._schema_inode:
+                        conn.executescript(_SCHEMA)
+                        self._ready, self._schema_inode = True, _inode(self.path)
+            except BaseException:
+                conn.close()
+                raise
+            self._local.conn, self._local.inode = conn, _inode(self.path)
         return conn
 
     def close(self) -> None:
@@ -218,29 +255,36 @@ class LexicalIndex:
             (rev,) = db.execute("SELECT value FROM state WHERE key = 'revision'").fetchone()
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse it too
+                db.execute("ROLLBACK")
             raise
         return int(rev)
 
     # ----- state ----------------------------------------------------------------------
+    @_guarded
     def revision(self) -> int:
         """The change counter: one indexed row, however large the archive."""
         return int(self.db.execute("SELECT value FROM state WHERE key='revision'").fetchone()[0])
 
+    @_guarded
     def bump(self) -> int:
         return self._write(lambda db: None)
 
+    @_guarded
     def get_flag(self, key: str) -> int | None:
         row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return None if row is None else int(row[0])
 
+    @_guarded
     def set_flag(self, key: str, value: int) -> None:
         self.db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, value))
 
+    @_guarded
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
     # ----- writes ---------------------------------------------------------------------
+    @_guarded
     def upsert(self, rows: Sequence[tuple[Chunk, dict]]) -> int:
         """Add or replace chunks; ``meta`` has title, source, date, site, day, author."""
         if not rows:
@@ -272,9 +316,11 @@ class LexicalIndex:
 
         return self._write(run)
 
+    @_guarded
     def delete_chunks(self, ids: Sequence[str]) -> int:
         return self._write(lambda db: _delete_ids(db, list(ids)))
 
+    @_guarded
     def delete_article(self, article_id: str) -> int:
         def run(db):
             rowids = [r for (r,) in db.execute(_ROWIDS_OF_ARTICLE, (article_id,))]
@@ -282,6 +328,7 @@ class LexicalIndex:
 
         return self._write(run)
 
+    @_guarded
     def existing(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(ids), 500):
@@ -292,6 +339,7 @@ class LexicalIndex:
         return found
 
     # ----- reads ----------------------------------------------------------------------
+    @_guarded
     def any_match(self, filters: Filters | None) -> bool:
         where, params = (filters or Filters()).sql()
         sql = f"SELECT 1 FROM chunks c WHERE {where} LIMIT 1"
@@ -327,6 +375,7 @@ class LexicalIndex:
             spent += docs[term]
         return kept
 
+    @_guarded
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         """The ``k`` best chunks by FTS5 ``bm25()`` (higher score = better), within filters."""
         terms = list(dict.fromkeys(tokenize(query)))
@@ -352,6 +401,37 @@ class LexicalIndex:
             chunk = Chunk(cid, aid, text, int(start), int(end), int(idx or 0))
             hits.append(Hit(chunk, meta, -float(rank)))
         return hits
+
+
+def file_problem(path: Path) -> str | None:
+    """What is wrong with the lexical index file at ``path`` (None: nothing found, or no
+    file yet): its pages (``sqlite_problem``), the full-text index's structure (FTS5's
+    integrity check), and every stored text being UTF-8. Reads the whole file."""
+    problem = sqlite_problem(path)
+    if problem is not None or not path.exists():
+        return problem
+    try:
+        conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    except sqlite3.Error as exc:
+        return " ".join(str(exc).split())
+    try:
+        conn.text_factory = bytes
+        conn.execute("INSERT INTO fts(fts) VALUES('integrity-check')")
+        columns = "chunk_id, article_id, source, site, title, date, author, text"
+        for row in conn.execute(f"SELECT rowid, {columns} FROM chunks"):
+            for value in row[1:]:
+                if isinstance(value, bytes):
+                    value.decode("utf-8")
+        for (body,) in conn.execute("SELECT body FROM fts"):
+            if isinstance(body, bytes):
+                body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"a stored text is not UTF-8 ({exc.reason})"
+    except sqlite3.DatabaseError as exc:
+        return " ".join(str(exc).split())
+    finally:
+        conn.close()
+    return None
 
 
 _ROWIDS_OF_ARTICLE = "SELECT rowid FROM chunks WHERE article_id = ?"

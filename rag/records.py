@@ -251,10 +251,12 @@ class IndexHealth:
 
     uncommitted: list[PartialArticle] = field(default_factory=list)
     incomplete: list[PartialArticle] = field(default_factory=list)
+    # set by a repair that rebuilt the lexical index: what was wrong with it
+    lexical_rebuilt: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.uncommitted and not self.incomplete
+        return not self.uncommitted and not self.incomplete and not self.lexical_rebuilt
 
     @property
     def n_uncommitted_chunks(self) -> int:

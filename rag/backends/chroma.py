@@ -24,6 +24,7 @@ call: Chroma 1.5 fails above ~32,000 with "too many SQL variables").
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import re
@@ -34,9 +35,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.backends import chroma_lexical
+from rag.damage import chroma_damage
 from rag.faults import kill_point
-from rag.lexical import Filters, LexicalIndex, filter_metadata
-from rag.protocols import Embedder, EmbedderMismatch, ServerUnavailable
+from rag.lexical import Filters, LexicalIndex, file_problem, filter_metadata
+from rag.protocols import Embedder, EmbedderMismatch, IndexDamaged, ServerUnavailable
 from rag.records import (
     Article,
     ArticleInfo,
@@ -259,13 +262,22 @@ def _transport_cause(exc: BaseException) -> str:
 
 def _server_errors(method):
     """On a server, turn a lost connection (or chromadb's wording of it) into one line
-    naming the URL."""
+    naming the URL; embedded, a damaged SQLite file into one line naming it
+    (``rag.damage``)."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         server = self.settings.chroma_server
         if server is None:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except (IndexDamaged, EmbedderMismatch):
+                raise
+            except Exception as exc:
+                damage = chroma_damage(exc, self.settings.chroma_path.resolve())
+                if damage is None:
+                    raise
+                raise damage from None
         try:
             return method(self, *args, **kwargs)
         except (ChromaServerError, EmbedderMismatch):
@@ -524,6 +536,7 @@ class ChromaStore:
             found = [_info_from(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
         return sorted(found, key=lambda info: info.source)
 
+    @_server_errors
     def find_articles(self, key: str) -> list[ArticleInfo]:
         """Articles whose id, source, url or title equals ``key`` (looked up, not scanned)."""
         where = {"$or": [{"source": key}, {"url": key}, {"title": key}]}
@@ -755,7 +768,9 @@ class ChromaStore:
     @_server_errors
     def health(self) -> IndexHealth:
         """Partial state left by an interrupted ingest or delete (reads every chunk's
-        metadata: for ``rag status``, not per question)."""
+        metadata: for ``rag status``, not per question); ``IndexDamaged`` when the lexical
+        index is damaged (it reads that whole file too)."""
+        chroma_lexical.check(lexical_path(self.settings, self.name).resolve())
         hashes = self._hashes()
         committed: dict[str, int] = {}
         loose: dict[str, tuple[dict, int]] = {}
@@ -779,8 +794,10 @@ class ChromaStore:
     @_server_errors
     def repair(self) -> IndexHealth:
         """Remove what ``health`` found: uncommitted chunks, and incomplete articles (record
-        and chunks: the next ingest of their file adds them again, whole). Returns what was
-        found. The caller holds the write lock."""
+        and chunks: the next ingest of their file adds them again, whole), after rebuilding
+        the lexical index if it is damaged. Returns what was found. The caller holds the
+        write lock."""
+        rebuilt = self._repair_lexical()
         found = self.health()
         broken = {p.id for p in found.incomplete}
         for partial in found.incomplete:
@@ -791,7 +808,20 @@ class ChromaStore:
             if not ok and meta.get("article_id", "") not in broken
         ]
         self.delete_chunks(stale)
-        return found
+        return dataclasses.replace(found, lexical_rebuilt=rebuilt)
+
+    def _repair_lexical(self) -> str | None:
+        """Rebuild the lexical index from the store if it is damaged; returns what was
+        wrong (None: it was sound)."""
+        path = lexical_path(self.settings, self.name).resolve()
+        problem = file_problem(path)
+        if problem is None:
+            return None
+        with _clients_lock:
+            _lexical.pop(str(path), None)
+        chroma_lexical.rebuild(self.chunks, path, self.name)
+        bump_generation(self.settings)
+        return problem
 
     def exists(self) -> bool:
         return bool(self.settings.chroma_server) or self.settings.chroma_path.exists()
@@ -805,6 +835,7 @@ class ChromaStore:
             return server
         return f"{server} (tenant {s.chroma_tenant}, database {s.chroma_database})"
 
+    @_server_errors
     def lexical_search(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
         """The ``k`` best committed chunks by BM25 (SQLite FTS5), within ``filters`` (an SQL
         WHERE). Uncommitted hits are dropped as in ``dense_search`` (widened once if needed)."""

@@ -1,0 +1,82 @@
+"""Checking the lexical index beside an embedded (or server) Chroma store, and rebuilding it
+from the store: it is derived data, so ``rag status --repair`` makes a damaged one afresh.
+
+The rebuild writes a new file next to the old one and renames it into place, so readers
+see the old index or the new one, never half of one (each reader reopens the file when it
+sees it replaced, ``rag.lexical.LexicalIndex.db``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+
+from rag.damage import LEXICAL_REMEDY
+from rag.lexical import LexicalIndex, file_problem
+from rag.protocols import IndexDamaged
+from rag.records import chunk_from
+
+PAGE = 5000
+
+
+def check(path: Path) -> None:
+    """Raise ``IndexDamaged`` (one line naming the file) when the lexical index at ``path``
+    is damaged."""
+    problem = file_problem(path)
+    if problem is not None:
+        raise IndexDamaged(path, problem, LEXICAL_REMEDY)
+
+
+def _remove(path: Path) -> None:
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            name.unlink()
+
+
+def rebuild(chunks, path: Path, name: str) -> int:
+    """Index every chunk of the Chroma collection ``chunks`` into a new lexical index, then
+    put it at ``path`` (replacing the damaged one). Returns the number of chunks. The caller
+    holds the write lock."""
+    started = time.perf_counter()
+    total = chunks.count()
+    print(
+        f"lexical index: rebuilding {path} from the {total:,} stored chunks of {name!r}…",
+        file=sys.stderr,
+    )
+    fresh = path.with_name(path.name + ".rebuild")
+    _remove(fresh)
+    index = LexicalIndex(fresh)
+    try:
+        for offset in range(0, total, PAGE):
+            got = chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+            index.upsert(
+                [
+                    (chunk_from(cid, text, meta), meta)
+                    for cid, text, meta in zip(
+                        got["ids"], got["documents"], got["metadatas"], strict=True
+                    )
+                ]
+            )
+        index.db.execute("BEGIN IMMEDIATE")
+        index.set_flag("backfilled", int(time.time()))
+        # a revision no reader has seen: they recount and re-read rather than trust a cache
+        index.set_flag("revision", time.time_ns() // 1000)
+        index.db.execute("COMMIT")
+        index.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        index.close()
+    for suffix in ("-wal", "-shm", "-journal"):  # the old file's: never applied to the new one
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+    os.replace(fresh, path)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{fresh}{suffix}")
+    print(
+        f"lexical index: {total:,} chunks indexed in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
+    return total

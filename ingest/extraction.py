@@ -181,10 +181,12 @@ def _write_message(stream, message: dict) -> None:
 
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     parts, got = [], 0
+    poller = select.poll()  # not select(): it fails on descriptors numbered over 1023
+    poller.register(fd, select.POLLIN)
     while got < n:
         if deadline is not None:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            if left <= 0 or not poller.poll(left * 1000):
                 raise TimeoutError
         part = os.read(fd, min(n - got, 1 << 20))
         if not part:

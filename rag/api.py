@@ -162,6 +162,33 @@ def delete(key: str, *, settings: Settings | None = None, **overrides) -> list[A
     return matches
 
 
+def backup(dest: str | Path, *, settings: Settings | None = None, **overrides):
+    """Write a consistent copy of the index into the new folder ``dest`` while readers keep
+    answering (under the write lock); returns a ``BackupInfo``. Embedded Chroma only."""
+    from rag.backends import chroma_backup
+
+    resolved = resolve_settings(settings, overrides)
+    _embedded_chroma(resolved, "backup")
+    return chroma_backup.backup(resolved, dest)
+
+
+def restore(src: str | Path, *, settings: Settings | None = None, **overrides):
+    """Replace the index by the backup at ``src``; returns (its ``BackupInfo``, the folder the
+    replaced index was moved to, or None)."""
+    from rag.backends import chroma_backup
+
+    resolved = resolve_settings(settings, overrides)
+    _embedded_chroma(resolved, "restore")
+    return chroma_backup.restore(resolved, src)
+
+
+def _embedded_chroma(settings: Settings, what: str) -> None:
+    if settings.store != "chroma":
+        raise ValueError(
+            f"rag {what} copies the chroma store's files; RAG_STORE is {settings.store}"
+        )
+
+
 def article_text(article_id: str, *, settings: Settings | None = None, **overrides) -> str | None:
     """The stored cleaned text of an article (what citation offsets point into)."""
     return registry.open_store(resolve_settings(settings, overrides)).article_text(article_id)

@@ -1,4 +1,5 @@
-"""The core subcommands of ``rag``: ask, status, delete; and the flags every command shares."""
+"""The core subcommands of ``rag``: ask, status, delete, backup, restore; and the flags every
+command shares."""
 
 from __future__ import annotations
 
@@ -57,6 +58,18 @@ def register(sub) -> None:
     de.add_argument("source")
     add_settings_arguments(de)
     de.set_defaults(func=cmd_delete)
+
+    bk = sub.add_parser(
+        "backup", help="Copy the index into a new folder while questions go on (see restore)."
+    )
+    bk.add_argument("dest", metavar="DEST", help="a new (or empty) folder")
+    add_settings_arguments(bk)
+    bk.set_defaults(func=cmd_backup)
+
+    rs = sub.add_parser("restore", help="Replace the index by a backup made by `rag backup`.")
+    rs.add_argument("src", metavar="SRC", help="the backup's folder")
+    add_settings_arguments(rs)
+    rs.set_defaults(func=cmd_restore)
 
 
 def format_answer(answer) -> str:
@@ -142,4 +155,32 @@ def cmd_delete(args: argparse.Namespace) -> int:
         return 1
     for info in removed:
         print(f"removed: {info.title} ({info.n_chunks} chunks) {info.source}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    import time
+
+    from rag.api import backup
+    from rag.display import printable
+
+    started = time.perf_counter()
+    info = backup(args.dest, settings=settings_from(args))
+    print(
+        printable(
+            f"backed up {info.describe()} to {info.path} ({info.n_files} files, "
+            f"{info.n_bytes / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s"
+        )
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from rag.api import restore
+    from rag.display import printable
+
+    info, replaced = restore(args.src, settings=settings_from(args))
+    print(printable(f"restored {info.describe()} from {info.path}"))
+    if replaced is not None:
+        print(printable(f"the index it replaced is in {replaced}; delete it once you are sure"))
     return 0

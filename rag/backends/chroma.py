@@ -157,6 +157,22 @@ def _handle(settings: Settings, refresh: bool = False) -> _Handle:
         return handle
 
 
+def reopen(settings: Settings) -> None:
+    """Open this process's embedded client, and lexical indexes, of ``settings`` afresh: the
+    index's files were replaced (a restore)."""
+    if settings.chroma_server:
+        return
+    folder = str(lexical_path(settings, settings.collection).parent.resolve())
+    with _clients_lock:
+        handle = _clients.get(_key(settings))
+        if handle is not None:
+            handle.client = _reopen(settings, handle.client)
+            handle.epoch += 1
+            handle.seen = _stamp(generation_path(settings))
+        for path in [p for p in _lexical if p.startswith(folder + os.sep)]:
+            del _lexical[path]
+
+
 def chroma_client(settings: Settings):
     """One Chroma client per data directory (or server) and process."""
     return _handle(settings).client

@@ -422,9 +422,6 @@ def file_problem(path: Path) -> str | None:
             for value in row[1:]:
                 if isinstance(value, bytes):
                     value.decode("utf-8")
-        for (body,) in conn.execute("SELECT body FROM fts"):
-            if isinstance(body, bytes):
-                body.decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"a stored text is not UTF-8 ({exc.reason})"
     except sqlite3.DatabaseError as exc:

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.backends import chroma_lexical
+from rag.backends import chroma_files
 from rag.damage import chroma_damage
 from rag.faults import kill_point
 from rag.lexical import Filters, LexicalIndex, file_problem, filter_metadata
@@ -784,9 +784,10 @@ class ChromaStore:
     @_server_errors
     def health(self) -> IndexHealth:
         """Partial state left by an interrupted ingest or delete (reads every chunk's
-        metadata: for ``rag status``, not per question); ``IndexDamaged`` when the lexical
-        index is damaged (it reads that whole file too)."""
-        chroma_lexical.check(lexical_path(self.settings, self.name).resolve())
+        metadata: for ``rag status``, not per question); ``IndexDamaged`` when a file of the
+        index is damaged (``chroma_files.check`` reads them whole)."""
+        chroma_dir = None if self.settings.chroma_server else self.settings.chroma_path.resolve()
+        chroma_files.check(chroma_dir, lexical_path(self.settings, self.name).resolve())
         hashes = self._hashes()
         committed: dict[str, int] = {}
         loose: dict[str, tuple[dict, int]] = {}
@@ -835,7 +836,7 @@ class ChromaStore:
             return None
         with _clients_lock:
             _lexical.pop(str(path), None)
-        chroma_lexical.rebuild(self.chunks, path, self.name)
+        chroma_files.rebuild(self.chunks, path, self.name)
         bump_generation(self.settings)
         return problem
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.backends import chroma
-from rag.damage import SQLITE_HEADER, sqlite_problem
+from rag.damage import SQLITE_HEADER, chroma_damage, sqlite_problem
 from rag.locking import write_lock
 from rag.settings import Settings
 
@@ -70,7 +70,8 @@ def _is_sqlite(path: Path) -> bool:
 
 
 def _sqlite_copy(source: Path, dest: Path) -> None:
-    """A consistent copy of a live SQLite database (its WAL included)."""
+    """A consistent copy of a live SQLite database (its WAL included), checked whole: a
+    damaged source raises ``sqlite3.DatabaseError`` rather than make a damaged backup."""
     src = sqlite3.connect(source, timeout=60)
     try:
         out = sqlite3.connect(dest)
@@ -80,6 +81,9 @@ def _sqlite_copy(source: Path, dest: Path) -> None:
             out.close()
     finally:
         src.close()
+    problem = sqlite_problem(dest)
+    if problem is not None:
+        raise sqlite3.DatabaseError(problem)
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -109,7 +113,7 @@ def _copy_tree(source: Path, dest: Path) -> tuple[int, int]:
             path = Path(folder, name)
             if name.endswith(("-wal", "-shm", "-journal")) or name.endswith(".rebuild"):
                 continue
-            if _is_sqlite(path):
+            if _is_sqlite(path) or name.endswith((".sqlite", ".sqlite3")):
                 _sqlite_copy(path, target / name)
             else:
                 _plain_copy(path, target / name)
@@ -119,19 +123,23 @@ def _copy_tree(source: Path, dest: Path) -> tuple[int, int]:
 
 
 def _counts(settings: Settings) -> dict[str, dict[str, int]]:
-    """Articles and chunks of each collection of rag's in the index."""
+    """Articles and chunks of each collection of rag's in the index (read from Chroma alone:
+    the lexical index may be the damaged part)."""
     if not settings.chroma_path.exists():
         return {}
-    client = chroma.chroma_client(settings)
-    names = [c.name for c in client.list_collections()]
-    suffix = chroma._ARTICLE_SUFFIX  # a collection's article records: <name>__articles
-    found = {}
-    for name in names:
-        if name.endswith(suffix) or name + suffix not in names:
-            continue
-        store = chroma.ChromaStore(settings, name)
-        found[name] = {"articles": store.count_articles(), "chunks": store.count_chunks()}
-    return found
+    try:
+        collections = {c.name: c for c in chroma.chroma_client(settings).list_collections()}
+        suffix = chroma._ARTICLE_SUFFIX  # a collection's article records: <name>__articles
+        return {
+            name: {"articles": collections[name + suffix].count(), "chunks": chunks.count()}
+            for name, chunks in sorted(collections.items())
+            if not name.endswith(suffix) and name + suffix in collections
+        }
+    except Exception as exc:
+        damage = chroma_damage(exc, settings.chroma_path.resolve())
+        if damage is None:
+            raise
+        raise damage from None
 
 
 def backup(settings: Settings, dest: str | Path) -> BackupInfo:
@@ -151,7 +159,10 @@ def backup(settings: Settings, dest: str | Path) -> BackupInfo:
         lexical_note = None
         with write_lock(settings):
             collections = _counts(settings)
-            n_files, n_bytes = _copy_tree(settings.chroma_path, partial / "chroma")
+            try:
+                n_files, n_bytes = _copy_tree(settings.chroma_path, partial / "chroma")
+            except sqlite3.DatabaseError as exc:
+                raise chroma_damage(exc, settings.chroma_path.resolve()) or exc from None
             if (settings.home / "lexical").exists():
                 try:
                     files, size = _copy_tree(settings.home / "lexical", partial / "lexical")

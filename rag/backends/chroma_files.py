@@ -1,5 +1,6 @@
-"""Checking the lexical index beside an embedded (or server) Chroma store, and rebuilding it
-from the store: it is derived data, so ``rag status --repair`` makes a damaged one afresh.
+"""Checking the index's files (Chroma's SQLite file, embedded; the lexical index beside it,
+or beside a Chroma server), and rebuilding the lexical index from the store: it is derived
+data, so ``rag status --repair`` makes a damaged one afresh.
 
 The rebuild writes a new file next to the old one and renames it into place, so readers
 see the old index or the new one, never half of one (each reader reopens the file when it
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from rag.damage import LEXICAL_REMEDY
+from rag.damage import LEXICAL_REMEDY, chroma_remedy, sqlite_problem
 from rag.lexical import LexicalIndex, file_problem
 from rag.protocols import IndexDamaged
 from rag.records import chunk_from
@@ -22,12 +23,17 @@ from rag.records import chunk_from
 PAGE = 5000
 
 
-def check(path: Path) -> None:
-    """Raise ``IndexDamaged`` (one line naming the file) when the lexical index at ``path``
-    is damaged."""
-    problem = file_problem(path)
+def check(chroma_dir: Path | None, lexical: Path) -> None:
+    """Raise ``IndexDamaged`` (one line naming the file) when Chroma's SQLite file in
+    ``chroma_dir`` (None: a server's) or the lexical index at ``lexical`` is damaged. Reads
+    both whole (``PRAGMA quick_check``; every lexical text): for ``rag status``."""
+    if chroma_dir is not None:
+        problem = sqlite_problem(chroma_dir / "chroma.sqlite3")
+        if problem is not None:
+            raise IndexDamaged(chroma_dir / "chroma.sqlite3", problem, chroma_remedy(chroma_dir))
+    problem = file_problem(lexical)
     if problem is not None:
-        raise IndexDamaged(path, problem, LEXICAL_REMEDY)
+        raise IndexDamaged(lexical, problem, LEXICAL_REMEDY)
 
 
 def _remove(path: Path) -> None:

@@ -148,8 +148,6 @@ def backup(settings: Settings, dest: str | Path) -> BackupInfo:
     dest = Path(dest).expanduser()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ValueError(f"{dest} exists and is not an empty folder; name a new one")
-    if not settings.chroma_path.exists():
-        raise ValueError(f"no index at {settings.home} to back up")
     home = settings.home.resolve()
     if dest.resolve().is_relative_to(home):
         raise ValueError(f"{dest} is inside the data directory {settings.home}; choose another")
@@ -157,7 +155,9 @@ def backup(settings: Settings, dest: str | Path) -> BackupInfo:
     shutil.rmtree(partial, ignore_errors=True)
     try:
         lexical_note = None
-        with write_lock(settings):
+        with write_lock(settings):  # a writer that started first finishes first
+            if not settings.chroma_path.exists():
+                raise ValueError(f"no index at {settings.home} to back up")
             collections = _counts(settings)
             try:
                 n_files, n_bytes = _copy_tree(settings.chroma_path, partial / "chroma")

@@ -187,3 +187,125 @@ def test_backup_and_restore_refuse_in_one_line(built, tmp_path):
     assert "back up the server's data directory instead" in server.stderr
     assert os.listdir(tmp_path) == sorted(os.listdir(tmp_path))  # nothing half-written left
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_readers_keep_answering_during_a_backup_and_the_backup_is_whole(tmp_path):
+    """A reader (another process, like `rag ui`) asks all through the backup; the backup,
+    restored elsewhere, holds exactly what the index held."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from tests.reliability.helpers import ROOT, cli_env
+
+    feed = tmp_path / "feed.jsonl"
+    lines = [
+        json.dumps(
+            {"text": f"The mill {i} at Settle ground {i} sacks of oats.", "url": f"https://m/{i}"}
+        )
+        for i in range(3000)
+    ]
+    feed.write_text("\n".join(lines) + "\n")
+    home = tmp_path / "home"
+    assert rag("ingest", str(feed), home=home, timeout=600).returncode == 0
+    before = snapshot(Settings(home=home))
+    code = (
+        "import sys, time\n"
+        "from rag.pipeline import Assistant\n"
+        "from rag.settings import Settings\n"
+        "from tests.fakes import HashEmbedder, ScriptedLLM\n"
+        "a = Assistant(Settings(), embedder=HashEmbedder(), llm=ScriptedLLM())\n"
+        "end = time.monotonic() + float(sys.argv[1])\n"
+        "while time.monotonic() < end:\n"
+        "    found = a.retrieve('How many sacks did the mill 1234 grind?', 4)\n"
+        "    ok = any('mill 1234 ' in p.chunk.text for p in found)\n"
+        "    print('OK' if ok else 'MISS', time.time(), flush=True)\n"
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", code, "60"],
+        env=cli_env(home),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().split()[0] == "OK"  # answering before the backup
+        started = time.time()
+        run = rag("backup", str(tmp_path / "b"), home=home, timeout=300)
+        ended = time.time()
+        assert run.returncode == 0, run.stderr
+        answers = []
+        while not answers or float(answers[-1][1]) < ended + 1:  # and a second after it
+            answers.append(reader.stdout.readline().split())
+    finally:
+        reader.kill()
+        _, err = reader.communicate(timeout=30)
+    assert {word for word, _ in answers} == {"OK"} and "Traceback" not in err, err[-2000:]
+    during = [t for _, t in answers if started < float(t) < ended]
+    assert during, f"no answer during the {ended - started:.1f} s backup"
+    restored = tmp_path / "restored"
+    assert rag("restore", str(tmp_path / "b"), home=restored).returncode == 0
+    assert snapshot(Settings(home=restored)) == before
+
+
+def test_a_backup_waits_for_a_writer_and_holds_all_of_its_work(tmp_path):
+    from tests.reliability.helpers import spawn, stop
+
+    folder = tmp_path / "w"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"a{i}.md").write_text(f"# Mill {i}\n\nThe mill {i} ground oats by the weir.")
+    home = tmp_path / "home"
+    writer = spawn("ingest", str(folder), home=home, HASH_EMBED_DELAY=0.5, RAG_EMBED_BATCH_SIZE=1)
+    try:
+        lock = home / "write.lock"
+        for _ in range(600):
+            if lock.exists() and lock.read_text().strip():
+                break
+            import time
+
+            time.sleep(0.05)
+        run = rag("backup", str(tmp_path / "b"), home=home, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert "waiting for another writer" in run.stderr
+        assert "(articles: 6 articles, 6 chunks)" in run.stdout
+        writer.communicate(timeout=60)
+    finally:
+        stop(writer)
+
+
+def test_a_restore_reaches_a_running_reader(built, tmp_path):
+    """A reader process started on another index finds the restored articles at its next
+    question (the generation file tells it to reopen)."""
+    import subprocess
+    import sys
+
+    from tests.reliability.helpers import ROOT, cli_env
+
+    _, backup, _ = built
+    other = tmp_path / "other"
+    (tmp_path / "kiln.md").write_text("# Kiln\n\nThe kiln at Settle fired bricks.")
+    assert rag("ingest", str(tmp_path / "kiln.md"), home=other).returncode == 0
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.reliability.reader",
+            "Marigold rye loaves",
+            "rye loaves",
+            "60",
+        ],
+        env=cli_env(other),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "READY"
+        assert rag("restore", str(backup), home=other).returncode == 0
+        assert reader.stdout.readline().split()[:1] == ["FOUND"]
+    finally:
+        reader.kill()
+        reader.wait()

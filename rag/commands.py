@@ -8,6 +8,8 @@ import json
 import sys
 import textwrap
 
+from rag.display import printable
+
 
 def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     """Flags shared by every command; each overrides one Settings field."""
@@ -79,7 +81,7 @@ def format_answer(answer) -> str:
         lines.append("")
         lines.append("Sources:")
     for c in answer.citations:
-        lines.append(f"[{c.number}] {c.title} — {c.source} (chars {c.start}-{c.end})")
+        lines.append(printable(f"[{c.number}] {c.title} — {c.source} (chars {c.start}-{c.end})"))
         quote = textwrap.fill(c.quote, width=88, initial_indent="    “", subsequent_indent="     ")
         lines.append(quote + "”")
     return "\n".join(lines)
@@ -114,11 +116,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             problem = found.lexical_rebuilt
             print(f"rebuilt the lexical index from the store (it was damaged: {problem})")
         for p in found.uncommitted:
-            print(f"removed {p.n_chunks} uncommitted chunks of {p.source}")
+            print(printable(f"removed {p.n_chunks} uncommitted chunks of {p.source}"))
         for p in found.incomplete:
             print(
-                f"removed incomplete article ({p.n_chunks} of {p.expected} chunks) {p.source}; "
-                "ingest it again to restore it"
+                printable(
+                    f"removed incomplete article ({p.n_chunks} of {p.expected} chunks) "
+                    f"{p.source}; ingest it again to restore it"
+                )
             )
         if found.ok:
             print("nothing to repair")
@@ -136,11 +140,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"index built by : {built}")
     print(f"language model : {st.llm_model}")
     for info in st.articles:
-        print(f"  - {info.title} ({info.n_chunks} chunks) {info.source}")
+        print(printable(f"  - {info.title} ({info.n_chunks} chunks) {info.source}"))
     for p in st.uncommitted:
-        print(f"uncommitted    : {p.n_chunks} chunks of {p.source} (never used for answers)")
+        line = f"uncommitted    : {p.n_chunks} chunks of {p.source} (never used for answers)"
+        print(printable(line))
     for p in st.incomplete:
-        print(f"incomplete     : {p.source} has {p.n_chunks} of {p.expected} chunks")
+        print(printable(f"incomplete     : {p.source} has {p.n_chunks} of {p.expected} chunks"))
     if st.uncommitted or st.incomplete:
         print("partial state  : an ingest or delete was interrupted; run `rag status --repair`")
     return 0
@@ -154,7 +159,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         print(f"rag: no stored article matches {args.source!r}", file=sys.stderr)
         return 1
     for info in removed:
-        print(f"removed: {info.title} ({info.n_chunks} chunks) {info.source}")
+        print(printable(f"removed: {info.title} ({info.n_chunks} chunks) {info.source}"))
     return 0
 
 
@@ -162,7 +167,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
     import time
 
     from rag.api import backup
-    from rag.display import printable
 
     started = time.perf_counter()
     info = backup(args.dest, settings=settings_from(args))
@@ -177,7 +181,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from rag.api import restore
-    from rag.display import printable
 
     info, replaced = restore(args.src, settings=settings_from(args))
     print(printable(f"restored {info.describe()} from {info.path}"))

@@ -17,6 +17,10 @@ MODULES = [
     "rag.pipeline",
     "ingest.cleaning",
     "ingest.chunking",
+    "rag.display",
+    "rag.damage",
+    "rag.backends.onnx_int8",
+    "ingest.loaders",
 ]
 
 

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 from rag.settings import Settings
@@ -21,6 +24,11 @@ log = logging.getLogger("ui")
 TITLE = "Ask your articles"
 POLL_S = 0.5  # how often the page's upload progress is refreshed
 MAX_UPLOAD_WATCHERS = 8  # upload events waiting on the worker at once (they only poll)
+STOPPED_API_TEXT = (
+    "The server stopped before this upload was indexed; send the file(s) again when it is back."
+)
+CLOSE_WAIT_S = 10.0  # how long closing waits for upload API calls to answer
+ANSWER_FLUSH_S = 1.0
 EXAMPLES = (
     "How much does SoftBank pay OpenAI?",
     "How many people will SB OpenAI Japan hire?",
@@ -55,6 +63,8 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
     settings = service.settings
     stats_html, choices = service.overview()
     max_mb = f"{settings.max_file_mb:g}"
+
+    in_flight = InFlight()  # upload API calls still to answer
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:
         gr.HTML(_header())
@@ -217,8 +227,11 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
             """Add articles: files sent with gradio_client.handle_file(path). Indexed in the
             background (questions are answered meanwhile); returns when done: {"results":
             [{name, status, n_chunks, title, error}], "seconds"}."""
-            job = service.start_upload(received_files(files))
-            job.wait()
+            with in_flight:
+                job = service.start_upload(received_files(files))
+                job.wait()
+                if job.stopped:  # said while the connection is still open (see close below)
+                    raise gr.Error(STOPPED_API_TEXT, print_exception=False)
             return {
                 "results": [
                     {
@@ -239,13 +252,45 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
     close = app.close
 
     def close_and_stop_uploads(*args, **kwargs):
+        """Stop the uploads first (the running one at its next embedding batch), so that an
+        API client waiting on one is told to send it again before the server goes."""
         try:
-            return close(*args, **kwargs)
+            service.close()
+            in_flight.wait_idle(CLOSE_WAIT_S)
         finally:
-            service.close()  # the running upload stops at its next embedding batch
+            close(*args, **kwargs)
 
     app.close = close_and_stop_uploads
     return app
+
+
+class InFlight:
+    """Counts calls in progress (``with in_flight:``); ``wait_idle`` waits until none is,
+    and until ``ANSWER_FLUSH_S`` after the last one ended (Gradio's queue sends an answer
+    after the call returns)."""
+
+    def __init__(self):
+        self._n = 0
+        self._last_end = float("-inf")
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> InFlight:
+        with self._idle:
+            self._n += 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._idle:
+            self._n -= 1
+            self._last_end = time.monotonic()
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            idle = self._idle.wait_for(lambda: self._n == 0, timeout)
+            last_end = self._last_end
+        time.sleep(max(0.0, last_end + ANSWER_FLUSH_S - time.monotonic()))
+        return idle
 
 
 def received_files(files: object) -> list[tuple[str, str]]:
@@ -314,7 +359,7 @@ def launch(
         ssl_keyfile=ssl_keyfile,
         ssl_certfile=ssl_certfile,
         ssl_verify=False,  # only Gradio's start-up request to itself, on this machine
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,  # blocking below, so that a stop closes the app properly
         show_error=False,
         quiet=quiet,
         ssr_mode=False,
@@ -323,7 +368,27 @@ def launch(
         theme=theme(),
         css=CSS,
     )
+    if block:
+        serve_until_stopped(app)
     return app
+
+
+def serve_until_stopped(app) -> None:
+    """Block until Ctrl-C or SIGTERM, then close the app: uploads first, so that a client
+    waiting on one is told the server stopped (Gradio's own wait skips that)."""
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while app.is_running and not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        app.close()
 
 
 def _warm_up(settings: Settings, quiet: bool) -> None:

@@ -29,10 +29,13 @@ MAX_WAITING = 16  # jobs queued behind the running one; more are refused with a 
 
 
 STOPPED_TEXT = "The server stopped before this upload was indexed; upload it again."
+STOPPED_FILE = "the server stopped before this file was indexed; send it again"
 
 
-class Stopped(RuntimeError):
-    """The server is shutting down; the upload stopped part-way."""
+class Stopped(BaseException):
+    """The server is shutting down; the upload stops part-way. A BaseException (like
+    KeyboardInterrupt): it ends the whole ingest, not one article, and nothing catches it
+    on the way but the upload worker."""
 
 
 @dataclass
@@ -49,6 +52,7 @@ class UploadJob:
     n_sent: int = 0  # files sent, refused ones included
     rows: list = field(default_factory=list)  # (name, IngestResult), refusals first
     html: str = ""  # the result, once done
+    stopped: bool = False  # the server stopped before every file was indexed
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
@@ -178,6 +182,7 @@ class UploadWorker:
             except queue.Empty:
                 break
             if job is not None:
+                job.stopped = True
                 job.finish(render.notice_html(STOPPED_TEXT, "error"))
 
     def close(self, timeout: float = 30.0) -> None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePath
 
+from rag.display import printable
 from rag.records import ABSTAIN_TEXT, Answer, Citation, IngestResult
 
 CONTEXT_CHARS = 320
@@ -27,6 +28,16 @@ def escape(text: object) -> str:
     '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;<br>next'
     """
     return _NEWLINES.sub("<br>", html.escape(str(text), quote=True))
+
+
+def name_html(text: object) -> str:
+    """A name (file, source, title) or a line naming one, HTML-escaped on one line, with
+    control and bidirectional characters shown as escapes (``rag.display.printable``).
+
+    >>> print(name_html("report\\u202efdp.txt <b>"))
+    report\\u202efdp.txt &lt;b&gt;
+    """
+    return html.escape(printable(text), quote=True)
 
 
 # ----- citations ----------------------------------------------------------------------------
@@ -89,9 +100,9 @@ def source_html(source: str) -> str:
     '<span class="rag-path">javascript:alert(1)</span>'
     """
     if re.match(r"https?://", source, re.IGNORECASE):
-        url = escape(source)
+        url = name_html(source)
         return f'<a href="{url}" target="_blank" rel="noopener noreferrer">{url}</a>'
-    return f'<span class="rag-path">{escape(source)}</span>'
+    return f'<span class="rag-path">{name_html(source)}</span>'
 
 
 def citation_html(citation: Citation, article_text: str | None = None) -> str:
@@ -103,7 +114,7 @@ def citation_html(citation: Citation, article_text: str | None = None) -> str:
         f'<div class="rag-source" data-number="{int(c.number)}">',
         '<div class="rag-source-head">',
         f'<span class="rag-num">{int(c.number)}</span>',
-        f'<span class="rag-title">{escape(c.title or "Untitled")}</span>{date}',
+        f'<span class="rag-title">{name_html(c.title or "Untitled")}</span>{date}',
         "</div>",
         f'<div class="rag-source-path">{source_html(c.source)}</div>',
         f'<blockquote class="rag-quote">{escape(c.quote)}</blockquote>',
@@ -228,7 +239,7 @@ def article_label(title: str | None, source: str) -> str:
     'SoftBank deal — softbank.txt'
     """
     name = source if re.match(r"https?://", source) else PurePath(source).name
-    return f"{title} — {name}" if title else name
+    return printable(f"{title} — {name}" if title else name)
 
 
 STATUS_TEXT = {
@@ -249,16 +260,16 @@ def ingest_results_html(rows: Sequence[tuple[str, IngestResult]], summary: str =
         status = result.status if result.status in STATUS_TEXT else "failed"
         detail = ""
         if status == "failed" and result.error:
-            detail = f'<div class="rag-reason">{escape(result.error)}</div>'
+            detail = f'<div class="rag-reason">{name_html(result.error)}</div>'
         elif result.n_chunks:
             detail = f'<span class="rag-chunks">{int(result.n_chunks)} chunks</span>'
         title = ""
         if result.title:
-            title = f'<div class="rag-upload-title">{escape(result.title)}</div>'
+            title = f'<div class="rag-upload-title">{name_html(result.title)}</div>'
         items.append(
             f'<li class="rag-upload rag-{status}">'
             f'<span class="rag-badge">{STATUS_TEXT[status]}</span>'
-            f'<span class="rag-upload-name">{escape(name)}</span>{detail}{title}</li>'
+            f'<span class="rag-upload-name">{name_html(name)}</span>{detail}{title}</li>'
         )
     head = f'<div class="rag-upload-summary">{escape(summary)}</div>' if summary else ""
     return f'<div class="rag-uploads">{head}<ul>{"".join(items)}</ul></div>'
@@ -270,7 +281,7 @@ def upload_progress_html(job) -> str:
         return notice_html("Waiting for the upload before it to finish…")
     n = max(1, job.n_files)
     i = min(job.file_index, n)
-    name = escape(job.current or "")
+    name = name_html(job.current or "")
     chunks = f"{job.chunks_embedded:,} chunks embedded"
     return (
         '<div class="rag-upload-progress" role="status">'
@@ -283,4 +294,4 @@ def upload_progress_html(job) -> str:
 def notice_html(message: str, kind: str = "info") -> str:
     """A short status line in the side panel (kind: info, ok or error)."""
     kind = kind if kind in ("info", "ok", "error") else "info"
-    return f'<div class="rag-notice rag-notice-{kind}">{escape(message)}</div>'
+    return f'<div class="rag-notice rag-notice-{kind}">{name_html(message)}</div>'

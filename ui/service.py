@@ -18,7 +18,7 @@ from rag import api, registry
 from rag.records import Answer, IngestResult
 from rag.settings import Settings
 from ui import render, uploads
-from ui.background import ThrottledEmbedder, UploadJob, UploadWorker
+from ui.background import STOPPED_FILE, Stopped, ThrottledEmbedder, UploadJob, UploadWorker
 
 log = logging.getLogger("ui")
 MAX_TOP_K = 10
@@ -280,7 +280,17 @@ class Service:
         )
         for i, (name, path) in enumerate(job.stored):
             job.file_index, job.current = i, name
-            job.rows.extend((name, r) for r in self._ingest_one(name, path, embedder))
+            try:
+                if stop.is_set():
+                    raise Stopped(STOPPED_FILE)
+                job.rows.extend((name, r) for r in self._ingest_one(name, path, embedder))
+            except Stopped:  # this file and the ones after it are not indexed
+                job.stopped = True
+                job.rows.extend(
+                    (later, IngestResult(later, "failed", error=STOPPED_FILE))
+                    for later, _ in job.stored[i:]
+                )
+                break
         job.file_index = len(job.stored)
         return self._results_html(job)
 

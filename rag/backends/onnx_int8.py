@@ -209,7 +209,7 @@ def token_batches(order: list[int], lengths: list[int], budget: int) -> list[lis
     """Consecutive runs of ``order`` (indices sorted by length) whose padded size (texts x
     the longest) stays within ``budget`` tokens, at most ``MAX_RUN_TEXTS`` texts each.
 
-    >>> token_batches([0, 1, 2, 3], [10, 10, 200, 300], 640)
+    >>> token_batches([0, 1, 2, 3], [10, 10, 200, 300], 500)
     [[0, 1], [2], [3]]
     >>> token_batches([0, 1, 2], [5, 5, 5], 10)
     [[0, 1], [2]]

@@ -294,8 +294,10 @@ def test_uploads_wait_their_turn_and_closing_stops_the_running_one(service, tmp_
     held_upload["release"].set()  # the held batch sees the stop before embedding
     closer.join(30)
     assert first.done and second.done
-    assert "rag-failed" in first.html and "shutting down" in first.html
+    assert "rag-failed" in first.html
+    assert "the server stopped before this file was indexed; send it again" in first.html
     assert "upload it again" in second.html
+    assert first.stopped and second.stopped  # the API tells its client to send them again
     assert first.chunks_embedded == 0
     assert rag.status(service.settings).n_articles == 1  # the corpus article only
     with pytest.raises(RuntimeError, match="shutting down"):

@@ -15,6 +15,7 @@ MODULES = [
     "rag.prompts",
     "rag.retrieval",
     "rag.pipeline",
+    "rag.claims",
     "ingest.cleaning",
     "ingest.chunking",
 ]

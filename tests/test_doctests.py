@@ -16,6 +16,7 @@ MODULES = [
     "rag.retrieval",
     "rag.pipeline",
     "rag.claims",
+    "rag.backends.openai_generator",
     "ingest.cleaning",
     "ingest.chunking",
 ]

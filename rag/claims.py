@@ -227,8 +227,12 @@ def _content(toks: Iterable[Token]) -> list[Token]:
     ]
 
 
-_PARTICIPLES = frozenset(
-    "paid built made held led won sold sent set put seen known given taken".split()
+# Irregular participles and their verbs, so "was paid by" meets "pays" (stems of both).
+_PARTICIPLES = dict(
+    pair.split(":")
+    for pair in """paid:pay built:build made:make held:hold led:lead won:win sold:sell sent:send
+    set:set put:put seen:see known:know given:give taken:take bought:buy brought:bring
+    found:find told:tell written:write begun:begin chosen:choose""".split()
 )
 
 
@@ -237,7 +241,7 @@ def _participle(toks: Sequence[Token]) -> str | None:
     "by"), as its stem; None for an active one.
 
     >>> _participle(tokens("OpenAI is paid by SoftBank"))
-    'paid'
+    'pay'
     >>> _participle(tokens("SoftBank pays OpenAI")) is None
     True
     """
@@ -246,10 +250,10 @@ def _participle(toks: Sequence[Token]) -> str | None:
         if word in _BE:
             for tok in toks[i + 1 : i + 3]:
                 if tok.norm.endswith(("ed", "en", "wn")) or tok.norm in _PARTICIPLES:
-                    return tok.key
+                    return stem(_PARTICIPLES.get(tok.norm, tok.norm))
     if "by" in norms[1:]:
         before = _content(toks[: norms.index("by", 1)])
-        return before[-1].key if before else None
+        return stem(_PARTICIPLES.get(before[-1].norm, before[-1].norm)) if before else None
     return None
 
 
@@ -257,6 +261,9 @@ def _kept_sides(verb: str, claim: Sequence[str], sentence: Sequence[str]) -> boo
     """Between an active and a passive clause the words before and after their shared verb
     trade places ("A paid B" is "B was paid by A"); if some stay before it and some after it
     in both, the two say who did what the other way round."""
+    base = {stem(p): stem(v) for p, v in _PARTICIPLES.items()}
+    claim = [base.get(k, k) for k in claim]
+    sentence = [base.get(k, k) for k in sentence]
     if claim.count(verb) != 1 or sentence.count(verb) != 1:
         return False
     i, j = claim.index(verb), sentence.index(verb)

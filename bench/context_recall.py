@@ -93,10 +93,14 @@ def main(argv=None) -> int:
         evidence = assistant.select_evidence(q.question, passages[: settings.top_k])
         hits["sentence"] += bool(evidence) and contains_gold(evidence[0].text, q.answers)
         for k in ks:
-            hits[f"top{k}"] += contains_gold(" ".join(p.chunk.text for p in passages[:k]), q.answers)
+            hits[f"top{k}"] += contains_gold(
+                " ".join(p.chunk.text for p in passages[:k]), q.answers
+            )
         for c in CONTEXTS:
             counter.context = c
-            prompt = build_prompt(counter, settings.with_overrides(llm_passages=8), q.question, passages)
+            prompt = build_prompt(
+                counter, settings.with_overrides(llm_passages=8), q.question, passages
+            )
             n_fit[c] += len(prompt.passages)
             hits[f"fit{c}"] += contains_gold(prompt.text, q.answers)
     n = len(answerable)

@@ -75,7 +75,9 @@ class ScriptedServer:
                     event = {"choices": [{"delta": {"content": reply[i : i + 7]}}]}
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                 usage = {"prompt_tokens": 100, "completion_tokens": 20}
-                self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
+                self.wfile.write(
+                    f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode()
+                )
                 self.wfile.write(b"data: [DONE]\n\n")
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -1,7 +1,8 @@
 """Reliability figures: kills survived, hostile files, answers from uncommitted articles,
-cross-process visibility, writers that waited, and what the commit check costs per question.
+cross-process visibility, writers that waited, what the commit check costs per question,
+the extraction budget per hostile file, damaged index files, and short-article throughput.
 
-    python bench/reliability.py [--no-write]
+    python bench/reliability.py [--no-write] [--only NAME ...]
 
 Prints a Markdown table and appends it, with the machine and commit, to bench/RESULTS.md
 (section "Reliability"). Each measure is a function returning rows ``(measure, value,
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -269,6 +270,158 @@ def measure_commit_check(tmp: Path) -> list[Row]:
     ]
 
 
+def measure_extraction_budget(tmp: Path) -> list[Row]:
+    """Each hostile file through a real ``rag ingest`` (with a good file after it): how long
+    until it was refused, and its one line. The budget is RAG_MAX_EXTRACT_S=5 here."""
+    from tests.reliability.hostile import GOOD_TEXT, pdf_bomb, slow_pdf, xobject_bomb
+    from tests.reliability.test_extraction_budget import slow_html
+
+    folder = tmp / "files"
+    folder.mkdir()
+    cases = {
+        "xobject-bomb.pdf": (xobject_bomb, "the issue's Form-XObject bomb (20 pages, 19 KB)"),
+        "limit-bomb.pdf": (
+            lambda p: pdf_bomb(p, repeats=6_000_000),
+            "one page inflating past pypdf's 75 MB limit",
+        ),
+        "slow.pdf": (lambda p: slow_pdf(p, pages=60), "60 pages of 1.8 MB of operators each"),
+        "slow.html": (slow_html, "300,000 nested paragraphs (10 MB)"),
+    }
+    rows: list[Row] = []
+    for name, (make, what) in cases.items():
+        case = folder / name.replace(".", "-")
+        case.mkdir()
+        make(case / name)
+        (case / "zz-good.txt").write_text(GOOD_TEXT)
+        started = time.perf_counter()
+        run = helpers.rag(
+            "ingest",
+            case.name,
+            home=tmp / f"h-{name}",
+            cwd=folder,
+            RAG_MAX_EXTRACT_S=5,
+            timeout=600,
+        )
+        seconds = time.perf_counter() - started
+        line = next((x for x in run.stderr.splitlines() if x.startswith("failed:")), "(none)")
+        good = "added: " in run.stdout and "zz-good.txt" in run.stdout
+        rows.append(
+            (
+                f"extraction budget: {name} ({what}); whole `rag ingest`, 5 s budget",
+                f"{seconds:.1f} s; good file after it {'ingested' if good else 'NOT ingested'}; "
+                f"`{line.split(': ', 2)[-1][:90]}`",
+                "refused in one line, ≤ budget + start-up",
+            )
+        )
+    big = folder / "memory"
+    big.mkdir()
+    (big / "big.txt").write_text(("The river rose. " * 60 + "\n\n") * 18_000)
+    run = helpers.rag(
+        "ingest",
+        "memory",
+        home=tmp / "h-mem",
+        cwd=folder,
+        RAG_MAX_EXTRACT_MB=100,
+        RAG_MAX_ARTICLE_CHARS=50_000_000,
+    )
+    line = next((x for x in run.stderr.splitlines() if x.startswith("failed:")), "(none)")
+    rows.append(
+        (
+            "extraction memory: 17 MB text file, RAG_MAX_EXTRACT_MB=100",
+            f"`{line.split(': ', 2)[-1][:90]}`",
+            "refused in one line",
+        )
+    )
+    return rows
+
+
+def measure_corruption(tmp: Path) -> list[Row]:
+    """Each index file damaged four ways: does every command say so in one line naming the
+    file, and does the repair (lexical) or a restore (store) bring back the same index?"""
+    from tests.reliability.test_damage import corrupt
+
+    articles = _corpus(tmp / "corpus")
+    (articles / "rye.md").write_text("# Bakery\n\nThe bakery bakes four hundred rye loaves.")
+    base = tmp / "base"
+    helpers.rag("ingest", str(articles), home=base)
+    helpers.rag("backup", str(tmp / "backup"), home=base)
+    clean = helpers.snapshot(Settings(home=base))
+    rows: list[Row] = []
+    for which, target in (
+        ("store", "chroma/chroma.sqlite3"),
+        ("lexical", "lexical/articles.sqlite"),
+    ):
+        for how in ("truncate", "header", "pages", "text"):
+            home = tmp / f"{which}-{how}"
+            shutil.copytree(base, home)
+            path = (home / target).resolve()
+            corrupt(path, how)
+            lines = errors = 0
+            new = tmp / f"new-{which}-{how}.md"  # a new article: the ingest writes
+            new.write_text("# Kiln\n\nThe kiln at Settle fired bricks.")
+            for args in (["status"], ["ask", "How many rye loaves?"], ["ingest", str(new)]):
+                run = helpers.rag(*args, home=home)
+                ours = [x for x in run.stderr.splitlines() if x.startswith("rag: error:")]
+                errors += run.returncode != 0
+                lines += (
+                    run.returncode != 0
+                    and len(ours) == 1
+                    and str(path) in ours[0]
+                    and ("Traceback" not in run.stderr)
+                )
+            if which == "lexical":
+                fix = helpers.rag("status", "--repair", home=home)
+                fixed = fix.returncode == 0 and "rebuilt the lexical index" in fix.stdout
+            else:
+                fix = helpers.rag("restore", str(tmp / "backup"), home=home)
+                fixed = fix.returncode == 0 and not helpers.diff(
+                    helpers.snapshot(Settings(home=home)), clean
+                )
+            rows.append(
+                (
+                    f"damaged {which} ({target.split('/')[-1]}), {how}: commands failing / "
+                    "of them one line naming the file / "
+                    + ("repaired" if which == "lexical" else "restored identical"),
+                    f"{errors} of 3 / {lines} / {'yes' if fixed else 'NO'}",
+                    "one line each / yes",
+                )
+            )
+    return rows
+
+
+def measure_short_articles(tmp: Path) -> list[Row]:
+    """Short-article throughput, rag against a plain LangChain pipeline on one JSONL file
+    (bench/short_articles.py has the full version)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import short_articles as bench
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    from rag import registry
+    from rag.backends.sentence_transformers import model_path
+
+    n = 5000
+    feed = bench.write_feed(tmp / "feed.jsonl", n)
+    base = Settings()
+    embedder = registry.load_embedder(base)
+    embedder.warm_up()
+    lc = HuggingFaceEmbeddings(
+        model_name=str(model_path(base)),
+        model_kwargs={"device": "cpu", "local_files_only": True},
+        encode_kwargs={"batch_size": 32, "normalize_embeddings": True},
+    )
+    lc.embed_documents(["warm up"])
+    ours, _ = bench.run_rag(feed, n, embedder, base)
+    theirs, _ = bench.run_langchain(feed, n, lc)
+    return [
+        (
+            f"short-article throughput, {n:,} one-sentence articles: rag / plain LangChain "
+            "(articles/s)",
+            f"{n / ours:.0f} / {n / theirs:.0f}",
+            "rag ≥ 300",
+        )
+    ]
+
+
 MEASURES: list[Callable[[Path], list[Row]]] = [
     measure_kills,
     measure_hostile,
@@ -276,6 +429,9 @@ MEASURES: list[Callable[[Path], list[Row]]] = [
     measure_visibility,
     measure_writers,
     measure_commit_check,
+    measure_extraction_budget,
+    measure_corruption,
+    measure_short_articles,
 ]
 
 
@@ -291,26 +447,31 @@ def _git() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME", help="only these measures (e.g. corruption)"
+    )
     args = parser.parse_args()
     rows: list[Row] = []
     started = time.perf_counter()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        for measure in MEASURES:
+        chosen = [
+            m for m in MEASURES if not args.only or m.__name__.removeprefix("measure_") in args.only
+        ]
+        for measure in chosen:
             t = time.perf_counter()
             folder = Path(tmp) / measure.__name__
             folder.mkdir()
             rows.extend(measure(folder))
             print(f"{measure.__name__}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    cpu = (
-        "Intel Xeon (Sapphire Rapids class)"
-        if "GenuineIntel" in Path("/proc/cpuinfo").read_text()
-        else platform.processor()
-    )
+    sys.path.insert(0, str(ROOT / "bench"))
+    from short_articles import machine
+
+    cpu = machine()
     header = (
         f"\n## Reliability (bench/reliability.py)\n\n"
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; code: git {_git()}\n"
-        f"- Machine: {os.cpu_count()} cores, {cpu}; load average {load:.2f} at the start "
+        f"- Machine: {cpu}; load average {load:.2f} at the start "
         f"(shared machine); took {time.perf_counter() - started:.0f} s\n\n"
         "| measure | value | target |\n| --- | --- | --- |\n"
     )

@@ -128,6 +128,8 @@ class Extractor:
         """The file's articles and the errors of its bad lines (JSONL), extracted within the
         budget; raises ``LoadError`` (one line naming the file) when it cannot be."""
         path = Path(path)
+        if self._child is not None and self._child.poll() is not None:
+            self._stop()  # it died between files (killed from outside): not this file's doing
         child = self._child if self._child is not None else self._start()
         request = {"path": str(path), "max_bytes": self.max_bytes, "max_chars": self.max_chars}
         try:

@@ -185,3 +185,13 @@ def test_no_file_holds_the_writer_lock_past_its_budget(tmp_path):
         assert "text extraction took over 3 s" in err
     finally:
         stop(first)
+
+
+def test_an_extractor_killed_between_files_is_replaced_without_blaming_the_next(tmp_path):
+    (tmp_path / "good.txt").write_text(GOOD_TEXT)
+    with Extractor() as extractor:
+        extractor.load(tmp_path / "good.txt")
+        extractor._child.kill()
+        extractor._child.wait()
+        assert len(extractor.load(tmp_path / "good.txt")[0]) == 1
+        assert extractor.n_started == 2

@@ -257,3 +257,80 @@ def test_a_file_given_explicitly_is_yielded_even_when_hidden(tmp_path):
     p = tmp_path / ".notes.txt"
     p.write_text("N")
     assert list(iter_files([p])) == [p]
+
+
+# ----- links that cannot be read, and Form XObjects --------------------------------------
+def test_links_that_cannot_be_read_say_why(tmp_path):
+    from ingest.loaders import link_problem
+
+    (tmp_path / "self").symlink_to(tmp_path / "self")
+    (tmp_path / "a.md").symlink_to(tmp_path / "b.md")
+    (tmp_path / "b.md").symlink_to(tmp_path / "a.md")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (tmp_path / "real.txt").write_text("Real.")
+    (tmp_path / "fine.txt").symlink_to(tmp_path / "real.txt")
+    assert link_problem(tmp_path / "self") == "a link to itself"
+    assert link_problem(tmp_path / "a.md") == "a link in a loop of links"
+    assert link_problem(tmp_path / "gone.txt") == (
+        f"a broken link (its target {tmp_path / 'nowhere.txt'} does not exist)"
+    )
+    assert link_problem(tmp_path / "fine.txt") is None
+    assert link_problem(tmp_path / "real.txt") is None
+    skipped: list = []
+    files = list(iter_files([tmp_path], skipped))
+    assert "a link to itself" in dict((p.name, r) for p, r in skipped)["self"]
+    assert {p.name for p in files} == {"a.md", "b.md", "fine.txt", "gone.txt", "real.txt"}
+    with pytest.raises(LoadError, match="a.md: a link in a loop of links"):
+        load_path(tmp_path / "a.md")
+
+
+def _form_pdf(tmp_path, forms: dict[str, bytes], page: bytes):
+    """A one-page PDF whose page draws ``page`` with Form XObjects named ``forms``, each of
+    which may draw the others (its Resources list them all)."""
+    from tests.reliability.hostile import _pdf, _stream
+
+    names = list(forms)
+    first = 5  # objects: catalog, pages, page, content, then the forms
+    xobjects = b" ".join(b"/%s %d 0 R" % (n.encode(), first + i) for i, n in enumerate(names))
+    resources = b"<< /XObject << " + xobjects + b" >> >>"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources "
+        + resources
+        + b" /Contents 4 0 R >>",
+        _stream(page),
+    ]
+    for name in names:
+        extra = b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources " + resources + b" "
+        objects.append(_stream(forms[name], extra))
+    path = tmp_path / "forms.pdf"
+    path.write_bytes(_pdf(objects))
+    return path
+
+
+def test_form_xobjects_count_as_often_as_they_are_drawn(tmp_path):
+    from pypdf import PdfReader
+
+    from ingest.loaders import drawn_bytes
+
+    inner = b"0 0 m 1 1 l S\n" * 1000  # 14 KB
+    path = _form_pdf(tmp_path, {"A": b"/B Do\n" * 10, "B": inner}, b"/A Do\n" * 3)
+    page = PdfReader(path).pages[0]
+    data = page.get_contents().get_data()
+    size = drawn_bytes(data, page["/Resources"], 10**9)
+    assert size == len(data) + 3 * (60 + 10 * len(inner))  # 30 draws of B through A
+    assert drawn_bytes(data, page["/Resources"], 1000) > 1000  # stops once over the limit
+
+
+def test_a_form_drawing_itself_counts_as_over_the_limit(tmp_path):
+    from pypdf import PdfReader
+
+    from ingest.loaders import MAX_PDF_PAGE_CONTENT, drawn_bytes
+
+    path = _form_pdf(tmp_path, {"A": b"/A Do\n"}, b"/A Do\n")
+    page = PdfReader(path).pages[0]
+    size = drawn_bytes(page.get_contents().get_data(), page["/Resources"], MAX_PDF_PAGE_CONTENT)
+    assert size > MAX_PDF_PAGE_CONTENT
+    with pytest.raises(LoadError, match="refused unread"):
+        load_path(path)

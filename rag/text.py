@@ -5,6 +5,7 @@ Pure functions; offsets always point into the text they were computed from.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections import Counter
@@ -160,3 +161,33 @@ def add_trimmed(text: str, spans: list[tuple[int, int]], s: int, e: int) -> None
         e -= 1
     if e > s:
         spans.append((s, e))
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The word's lemma (simplemma), then its Snowball stem: the key under which forms of
+    one word match ("met" and "meeting", "announced" and "announcement").
+
+    >>> [stem(w) for w in ("met", "meeting", "announced", "announcement", "Companies")]
+    ['meet', 'meet', 'announc', 'announc', 'compani']
+    """
+    import simplemma
+
+    lemma = simplemma.lemmatize(word.lower(), lang="en")
+    return _stemmer().stemWord(lemma.lower())
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+def stems(text: str) -> set[str]:
+    """The stems of a text's content words (``tokenize``'s words).
+
+    >>> sorted(stems("Son and Altman met the prime minister."))
+    ['altman', 'meet', 'minist', 'prime', 'son']
+    """
+    return {stem(t) for t in tokenize(text)}

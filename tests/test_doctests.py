@@ -15,6 +15,8 @@ MODULES = [
     "rag.prompts",
     "rag.retrieval",
     "rag.pipeline",
+    "rag.shapes",
+    "rag.evidence",
     "ingest.cleaning",
     "ingest.chunking",
 ]

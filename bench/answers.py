@@ -247,9 +247,8 @@ def devset_report(dev_rows: list[dict], demo_rows: list[dict], names: list[str],
             out.append(f"| {part} | {name} | {t['n']} | {t['fact coverage']} | {cells} |")
     answerable = [r for r in dev_rows if r["question"]["answerable"]]
     for name in names:
-        wrong_abstain = sum(
-            1 for r in answerable if grade(r["question"], r["replies"][name])[0].startswith("wrongly")
-        )
+        verdicts = [grade(r["question"], r["replies"][name])[0] for r in answerable]
+        wrong_abstain = verdicts.count("wrongly abstained")
         words = [
             len(_MARKERS.sub("", r["replies"][name]["text"]).split())
             for r in answerable
@@ -360,22 +359,18 @@ def run_squad(args) -> str:
     def line(label, fn):
         table.append(f"| {label} | " + " | ".join(fn(n) for n in names) + " |")
 
-    line(
-        f"short-answer F1, factoid (n={len(factoid)})",
-        lambda n: f"{sum(f1(rows[i]['replies'][n], chosen[i].answers) for i in factoid) / max(1, len(factoid)):.3f}",
-    )
-    line(
-        f"F1, all answerable (n={len(answerable_i)})",
-        lambda n: f"{sum(f1(rows[i]['replies'][n], chosen[i].answers) for i in answerable_i) / max(1, len(answerable_i)):.3f}",
-    )
-    line(
-        "answerable abstained on",
-        lambda n: f"{sum(rows[i]['replies'][n]['abstained'] for i in answerable_i) / max(1, len(answerable_i)):.3f}",
-    )
-    line(
-        "unanswerable abstained on (recall)",
-        lambda n: f"{sum(rows[i]['replies'][n]['abstained'] for i in unanswerable_i) / max(1, len(unanswerable_i)):.3f}",
-    )
+    def mean_f1(name: str, indices: list[int]) -> str:
+        values = [f1(rows[i]["replies"][name], chosen[i].answers) for i in indices]
+        return f"{sum(values) / max(1, len(values)):.3f}"
+
+    def abstained(name: str, indices: list[int]) -> str:
+        values = [rows[i]["replies"][name]["abstained"] for i in indices]
+        return f"{sum(values) / max(1, len(values)):.3f}"
+
+    line(f"short-answer F1, factoid (n={len(factoid)})", lambda n: mean_f1(n, factoid))
+    line(f"F1, all answerable (n={len(answerable_i)})", lambda n: mean_f1(n, answerable_i))
+    line("answerable abstained on", lambda n: abstained(n, answerable_i))
+    line("unanswerable abstained on (recall)", lambda n: abstained(n, unanswerable_i))
     latencies = {n: [r["replies"][n]["wall_s"] for r in rows] for n in names}
     line("warm latency p50 (s)", lambda n: f"{pct(latencies[n], 0.5):.3f}")
     line("warm latency p95 (s)", lambda n: f"{pct(latencies[n], 0.95):.3f}")

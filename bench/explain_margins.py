@@ -34,6 +34,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from answers import facts_covered
+
     from ingest import ingest
     from rag.evidence import choose_sentences
     from rag.pipeline import Assistant

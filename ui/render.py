@@ -155,7 +155,7 @@ def claim_html(claim: Claim) -> str:
 
     >>> from rag.records import ClaimCheck
     >>> claim_html(Claim("It hires <1,000>.", (1, 2), ClaimCheck(True)))  # doctest: +ELLIPSIS
-    '<span class="rag-claim">It hires &lt;1,000&gt;. <sup class="rag-ref">[1]</sup><sup...[2]</sup></span>'
+    '<span class="rag-claim">It hires &lt;1,000&gt;. <sup ...>[1]</sup><sup ...>[2]</sup></span>'
     >>> "rag-unsupported" in claim_html(Claim("x", (1,), ClaimCheck(False, reason="no 3bn")))
     True
     """

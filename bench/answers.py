@@ -164,6 +164,8 @@ def ask_all(workers: list[Worker], questions: list[dict], collection: str) -> li
         order = workers if i % 2 == 0 else list(reversed(workers))
         replies = {w.name: w.call({"ask": q["question"], "collection": collection}) for w in order}
         rows.append({"question": q, "replies": replies})
+        if (i + 1) % 10 == 0 or i + 1 == len(questions):
+            print(f"{collection}: {i + 1}/{len(questions)} questions", file=sys.stderr)
     return rows
 
 

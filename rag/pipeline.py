@@ -26,6 +26,7 @@ from rag.evidence import (
     candidates,
     choose_sentences,
     coverage,
+    in_article_order,
     lead_spans,
     question_terms,
     score,
@@ -51,8 +52,14 @@ __all__ = ["Assistant", "Draft", "DraftClaim", "Evidence", "Support"]
 
 MAX_QUESTION_CHARS = 2000
 MIN_SPAN_OVERLAP = 0.5
-MAX_CLAIMS = 4  # sentences in an explanation
-EXPLAIN_MARGIN = 0.15  # a sentence scoring within this of the best one joins it
+# An explanation: the best sentence and up to two more scoring within EXPLAIN_MARGIN of it,
+# plus the sentence that follows the best one in its article if it scores within
+# FOLLOW_MARGIN (news often gives the reason or the detail right after); at most MAX_CLAIMS.
+# Chosen on the tuning part of the news dev set (bench/explain_margins.py, bench/RESULTS.md).
+EXPLAIN_MARGIN = 0.3
+EXPLAIN_PICKS = 3
+FOLLOW_MARGIN = 1.0
+MAX_CLAIMS = 4
 SUMMARY_SENTENCES = 3  # lead sentences of one article
 SUMMARY_ARTICLES = 3  # articles a summary of "the articles" covers, two sentences each
 VERBATIM = ClaimCheck(True, reason="verbatim")
@@ -282,8 +289,9 @@ class Assistant:
             yield self.explain(support)
 
     def explain(self, support: Support) -> Draft:
-        """The best sentence and those close to it, whole, in article order."""
-        chosen = choose_sentences(support.ranked, EXPLAIN_MARGIN, MAX_CLAIMS)
+        """The best sentence, those close to it and the one after it, whole, in article
+        order (see ``EXPLAIN_MARGIN``)."""
+        chosen = explanation_sentences(support.ranked)
         return Draft([DraftClaim(ev.text, (ev,)) for ev in chosen], EXPLANATION)
 
     def copy_span(
@@ -424,6 +432,35 @@ class Assistant:
             final = item
         assert isinstance(final, Answer)
         return final
+
+
+def explanation_sentences(ranked: list[Evidence]) -> list[Evidence]:
+    """The sentences of an explanation (see ``EXPLAIN_MARGIN``), in article order.
+
+    >>> from rag.records import Chunk
+    >>> def ev(index, score):
+    ...     p = Passage(Chunk("c", "a", "", 0, 0, 0), "", "", None, 0.0, 0)
+    ...     return Evidence(p, index * 10, index * 10 + 5, f"s{index}", score, index)
+    >>> [e.text for e in explanation_sentences([ev(4, 2.0), ev(9, 1.8), ev(5, 1.2), ev(1, 0.5)])]
+    ['s4', 's5', 's9']
+    >>> [e.text for e in explanation_sentences([ev(4, 2.0), ev(5, 0.5)])]  # too far below
+    ['s4']
+    """
+    chosen = choose_sentences(ranked, EXPLAIN_MARGIN, EXPLAIN_PICKS)
+    if not ranked:
+        return chosen
+    best = ranked[0]
+    follower = next(
+        (
+            ev
+            for ev in ranked
+            if ev.article_id == best.article_id and ev.index == best.index + 1 and ev.index > 0
+        ),
+        None,
+    )
+    if follower and follower not in chosen and follower.score >= best.score - FOLLOW_MARGIN:
+        chosen = in_article_order([*chosen, follower][:MAX_CLAIMS])
+    return chosen
 
 
 def _previous_sentence(ev: Evidence, texts: dict[str, str | None]) -> str:

@@ -62,6 +62,14 @@ _ACCOUNT_NOUNS = frozenset(
     significance meaning goal aim strategy background context story history outcome result
     results""".split()
 )
+# "what did X <verb>" asking for an account rather than a thing.
+_ACCOUNT_VERBS = frozenset(
+    """say said says think thinks do does done mean means want wants plan plans propose
+    proposes announce announced argue argues claim claims suggest suggests find found show
+    shows promise promised decide decided tell told warn warned expect expects offer offers
+    hope hopes believe believes change changed happen happened involve involves need needs
+    require requires""".split()
+)
 _WORD = re.compile(r"[\w'’.-]+")
 
 
@@ -101,6 +109,8 @@ def question_shape(question: str) -> str:
     'factoid'
     >>> question_shape("What did Son say about small models?")
     'explanation'
+    >>> question_shape("What did Basset analyze before his conclusions?")
+    'factoid'
     >>> question_shape("List the most common side effects."), question_shape("Who runs it?")
     ('explanation', 'factoid')
     >>> question_shape("Could you tell me why the shares fell?")
@@ -139,8 +149,9 @@ def _what_shape(q: str, words: list[str]) -> str:
         rest = words[2:] if second in ("is", "are", "was", "were") else words[1:]
         return _what_is_shape(q, rest)
     if second in ("does", "do", "did", "will", "would", "can", "could", "should", "has", "have"):
-        # "What did Son say about X?", "What will the venture do?": an account.
-        return EXPLANATION
+        # "What did Son say about X?", "What will the venture do?": an account; "What did
+        # Basset analyze?": a thing, named by a span.
+        return EXPLANATION if _ACCOUNT_VERBS.intersection(words[3:]) else FACTOID
     return FACTOID
 
 

@@ -8,7 +8,9 @@
 5. ``compose``: a ``Draft``, claims each citing the evidence sentences they come from. A
    factoid is a span the model copies from the best sentence (copy-only decoding); an
    explanation, the sentences that best answer the question; a yes-no question, the
-   sentence that settles it; a summary, the lead of the best-matching article.
+   sentence that settles it; a summary, the lead of the best-matching article. A model
+   that writes free text (``Generator.free_text``) answers instead through
+   ``rag.free_text``, and only its claims that pass the check are kept.
 6. ``finish``: citations numbered once per sentence, claims rendered with ``[n]`` markers.
 """
 
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from rag import prompts, registry
+from rag import free_text, prompts, registry
 from rag.evidence import (
     Evidence,
     candidates,
@@ -276,9 +278,9 @@ class Assistant:
     ) -> Iterator[str | Draft]:
         """Yield the model's words as it writes them (a factoid's span), then the Draft.
 
-        This is where an answer is written. Generators that write free text (a user's
-        model) plug in here with a composer of their own, which drafts claims that cite
-        the ``support`` sentences and are checked against them."""
+        A generator that writes free text (``Generator.free_text``, a user's model) does not
+        come here: ``stream_answer`` hands it to ``rag.free_text``, whose claims are each
+        checked against the passages' sentences (``rag.claims``)."""
         if shape == SUMMARY:
             yield self.summarise(question, support)
         elif shape == FACTOID:
@@ -404,10 +406,18 @@ class Assistant:
             yield answer
             return
         shape = answer.shape = self.shape(standalone)
-        answer.passages = self.retrieve(_search_text(standalone, shape, history), filters=filters)
+        free = self.llm.free_text  # a model that answers in its own words (rag.free_text)
+        k = self.settings.llm_passages if free else None
+        search = _search_text(standalone, shape, history)
+        answer.passages = self.retrieve(search, k, filters=filters)
         support = self.gather(standalone, answer.passages)
-        draft = Draft()
-        if self.enough_evidence(shape, support):
+        if not self.enough_evidence(shape, support):
+            answer = _abstain(answer)
+            yield answer.text
+        elif free:  # only the claims that pass the check (rag.claims) are shown
+            answer = yield from free_text.stream_claims(self.llm, self.settings, standalone, answer)
+        else:
+            draft = Draft()
             stats = GenerationStats()
             for item in self.compose(standalone, shape, support, stats):
                 if isinstance(item, Draft):
@@ -417,12 +427,12 @@ class Assistant:
             answer.prompt_tokens = stats.prompt_tokens
             answer.completion_tokens = stats.completion_tokens
             answer.copy_prob = stats.copy_prob
-        answer = self.finish(answer, draft)
-        if answer.abstained:
-            yield answer.text
-        elif not draft.streamed:
-            for claim in answer.claims:  # the sentences, one by one, with their markers
-                yield render_claims([claim]) + " "
+            answer = self.finish(answer, draft)
+            if answer.abstained:
+                yield answer.text
+            elif not draft.streamed:
+                for claim in answer.claims:  # the sentences, one by one, with their markers
+                    yield render_claims([claim]) + " "
         answer.latency_s = round(time.perf_counter() - started, 4)
         yield answer
 

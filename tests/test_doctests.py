@@ -17,6 +17,8 @@ MODULES = [
     "rag.pipeline",
     "rag.shapes",
     "rag.evidence",
+    "rag.claims",
+    "rag.backends.openai_generator",
     "ingest.cleaning",
     "ingest.chunking",
 ]

@@ -212,8 +212,7 @@ def answer_html(answer: Answer, article_texts: dict[str, str | None] | None = No
         label = "Source" if len(answer.citations) == 1 else "Sources"
         parts.append(f'<div class="rag-sources"><div class="rag-sources-label">{label}</div>')
         parts.extend(
-            citation_html(c, texts.get(c.article_id), answer.short_answer)
-            for c in answer.citations
+            citation_html(c, texts.get(c.article_id), answer.short_answer) for c in answer.citations
         )
         parts.append("</div>")
     parts.append("</div>")

@@ -77,15 +77,15 @@ def features(assistant, question: str) -> dict:
     article = support.texts.get(best.article_id) or best.text
     names = {t: w for t, w in terms.items() if w > 1}
     from rag.pipeline import _previous_sentence
-    from rag.text import stems
+    from rag.text import word_keys
 
     row["terms"] = terms
     row["stems"] = {
-        "sentence": sorted(stems(best.text)),
-        "previous": sorted(stems(_previous_sentence(best, support.texts))),
-        "title": sorted(stems(best.passage.title)),
-        "top3": sorted(set().union(*(stems(e.text) for e in support.ranked[:3]))),
-        "article": sorted(stems(article)),
+        "sentence": sorted(word_keys(best.text)),
+        "previous": sorted(word_keys(_previous_sentence(best, support.texts))),
+        "title": sorted(word_keys(best.passage.title)),
+        "top3": sorted(set().union(*(word_keys(e.text) for e in support.ranked[:3]))),
+        "article": sorted(word_keys(article)),
     }
     row["best_sentence"] = best.text
     row.update(

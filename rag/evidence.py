@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rag.records import Passage
-from rag.text import split_sentences, stem, tokenize
+from rag.text import split_sentences, tokenize, word_key
 
 MIN_SENTENCE_CHARS = 20
 ANSWER_SHAPE_BONUS = 0.2
@@ -174,10 +174,10 @@ def question_terms(question: str) -> dict[str, float]:
     {'cost': 1.0}
     """
     capitalised = [m.group() for m in _CAPITALISED.finditer(question) if m.start() > 0]
-    names = {stem(w) for phrase in capitalised for w in tokenize(phrase)}
+    names = {word_key(w) for phrase in capitalised for w in tokenize(phrase)}
     weights: dict[str, float] = {}
     for token in tokenize(question):
-        key = stem(token)
+        key = word_key(token)
         if key in _ASKING or token in _ASKING or (len(token) < 2 and not token.isdigit()):
             continue
         weights[key] = max(weights.get(key, 0.0), NAME_WEIGHT if key in names else 1.0)
@@ -197,7 +197,7 @@ def coverage(terms: dict[str, float], text: str) -> float:
     """
     if not terms:
         return 1.0
-    found = {stem(t) for t in tokenize(text)}
+    found = {word_key(t) for t in tokenize(text)}
     total = sum(terms.values())
     return sum(w for t, w in terms.items() if t in found) / total
 

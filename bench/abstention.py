@@ -14,6 +14,7 @@ these signals:
 - ``relevance``: the best passage's cosine similarity (the old cut-off, 0.25);
 - ``coverage``: the weighted share of the question's words (names count double) in the
   best sentence, the sentence before it and the article's title (the new signal);
+  ``topic``: the same for the words that are not names (what the question asks about);
 - ``coverage_sentence``: the same in the best sentence alone; ``coverage_article``: in the
   whole best article; ``names``: the share of the question's names in the best article;
 - ``sentence_score``: the best sentence's score; ``copy_prob``: the model's probability of
@@ -22,7 +23,7 @@ these signals:
 Prints, per question set, the AUC of each signal (1.0: every answerable question scores
 above every unanswerable one) and, for the old rule (relevance < 0.25 or copy probability
 < 0.05 abstains) and the new one (``Assistant.enough_evidence`` with the default
-settings, then the copy probability only where coverage is low), the share of
+settings, then for a factoid the topic coverage and the copy probability), the share of
 unanswerable questions abstained on (recall) and of answerable ones (false abstention).
 """
 
@@ -40,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 SIGNALS = (
     "relevance",
     "coverage",
+    "topic",
     "coverage_sentence",
     "coverage_article",
     "names",
@@ -67,12 +69,17 @@ def features(assistant, question: str) -> dict:
     shape = assistant.shape(question)
     passages = assistant.retrieve(question)
     support = assistant.gather(question, passages)
-    row = {"shape": shape, "relevance": support.relevance, "coverage": support.coverage}
+    row = {
+        "shape": shape,
+        "relevance": support.relevance,
+        "coverage": support.coverage,
+        "topic": support.topic,
+    }
     best = support.best
     terms = question_terms(question)
     if best is None:
         row.update(coverage_sentence=0.0, coverage_article=0.0, names=0.0, sentence_score=0.0)
-        row["copy_prob"] = 0.0
+        row["copy_prob"] = 0.0 if shape == "factoid" else None
         return row
     article = support.texts.get(best.article_id) or best.text
     names = {t: w for t, w in terms.items() if w > 1}
@@ -94,27 +101,54 @@ def features(assistant, question: str) -> dict:
         names=coverage(names, f"{best.passage.title} {article}") if names else 1.0,
         sentence_score=best.score,
     )
-    stats = GenerationStats()
-    for item in assistant.compose(question, "factoid", support, stats):
-        if not isinstance(item, str):
-            break
-    row["copy_prob"] = stats.copy_prob if stats.copy_prob is not None else 0.0
+    row["copy_prob"] = None  # only a factoid asks the model (the others copy no span)
+    if shape == "factoid":
+        stats = GenerationStats()
+        for item in assistant.compose(question, "factoid", support, stats):
+            if not isinstance(item, str):
+                break
+        row["copy_prob"] = stats.copy_prob if stats.copy_prob is not None else 0.0
     return row
 
 
 def old_rule_abstains(row: dict) -> bool:
-    return row["relevance"] < 0.25 or row["copy_prob"] < 0.05
+    """Before: a passage below 0.25, or (every question was a factoid) a copy probability
+    below 0.05; questions of other shapes, which ask no model now, count the first alone."""
+    return row["relevance"] < 0.25 or (row["copy_prob"] is not None and row["copy_prob"] < 0.05)
 
 
 def new_rule_abstains(row: dict, settings) -> bool:
+    """``Assistant.enough_evidence``, then for a factoid the copy probability, where a
+    sentence holding ``min_sentence_coverage`` of the question answers instead."""
     if row["shape"] == "summary":
         return False
-    enough = row["relevance"] >= settings.min_relevance or row["coverage"] >= settings.min_coverage
-    if not enough:
+    s = settings
+    if row["relevance"] < s.min_relevance and row["coverage"] < s.min_coverage:
         return True
     if row["shape"] != "factoid":
         return False
-    return row["copy_prob"] < settings.min_copy_prob and row["coverage"] < settings.min_coverage
+    if row["topic"] < s.min_topic_coverage:
+        return True
+    return row["copy_prob"] < s.min_copy_prob and row["coverage"] < s.min_sentence_coverage
+
+
+def recompute(row: dict) -> dict:
+    """The coverage signals again from the kept stems (after a change to the question's
+    terms), so ``--reuse`` needs no model."""
+    from rag.evidence import question_terms
+
+    stems = row.get("stems")
+    if not stems:
+        return row
+    terms = question_terms(row["question"])
+    context = set(stems["sentence"]) | set(stems["previous"]) | set(stems["title"])
+
+    def share(only_content: bool) -> float:
+        chosen = {t: w for t, w in terms.items() if not only_content or w <= 1.0}
+        total = sum(chosen.values())
+        return sum(w for t, w in chosen.items() if t in context) / total if total else 1.0
+
+    return {**row, "coverage": share(False), "topic": share(True)}
 
 
 def collect(args) -> list[dict]:
@@ -178,8 +212,8 @@ def report(rows: list[dict]) -> str:
         for name in sets:
             part = [r for r in rows if r["set"] == name]
             value = auc(
-                [r[signal] for r in part if r["answerable"]],
-                [r[signal] for r in part if not r["answerable"]],
+                [r[signal] for r in part if r["answerable"] and r[signal] is not None],
+                [r[signal] for r in part if not r["answerable"] and r[signal] is not None],
             )
             cells.append("—" if value is None else f"{value:.2f}")
         out.append(f"| AUC {signal} | " + " | ".join(cells) + " |")
@@ -214,7 +248,7 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="append the table to RESULTS.md")
     args = parser.parse_args(argv)
     if args.reuse:
-        rows = [json.loads(x) for x in args.reuse.read_text().splitlines() if x]
+        rows = [recompute(json.loads(x)) for x in args.reuse.read_text().splitlines() if x]
     else:
         rows = collect(args)
     if args.features:

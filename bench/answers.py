@@ -220,11 +220,17 @@ def run_devset(args) -> str:
         for w in workers:
             w.close()
     wall = time.perf_counter() - started
+    if args.before_rows:  # the before checkout's replies from an earlier run (--rows)
+        kept = {
+            r["question"]["question"]: r["replies"]["before"] for r in read_jsonl(args.before_rows)
+        }
+        for row in dev_rows + demo_rows:
+            row["replies"] = {"before": kept[row["question"]["question"]], **row["replies"]}
     if args.rows:
         with Path(args.rows).open("w", encoding="utf-8") as handle:
             for row in dev_rows + demo_rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    names = [w.name for w in workers]
+    names = list(dev_rows[0]["replies"]) if dev_rows else [w.name for w in workers]
     return devset_report(dev_rows, demo_rows, names, wall)
 
 
@@ -402,6 +408,12 @@ def main(argv=None) -> int:
     squad.add_argument("dataset", type=Path)
     squad.add_argument("--sample", type=int, default=150)
     squad.add_argument("--seed", type=int, default=0)
+    dev.add_argument(
+        "--before-rows",
+        type=Path,
+        help="take the before checkout's replies from an earlier run's --rows file (the before "
+        "code does not change) instead of asking it again",
+    )
     for p in (dev, squad):
         p.add_argument("--before", type=Path, help="a checkout of the code to compare with")
         p.add_argument("--rows", type=Path, help="write every question's replies here (JSONL)")

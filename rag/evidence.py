@@ -32,7 +32,16 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w&'’.-]*")
 _ASKING = frozenset(
     """much many long old far often say says said tell told called name named mean means
     happen happened article articles story news report summarise summarize summary explain
-    describe list compare give know kind type""".split()
+    describe list compare give know kind type per""".split()
+)
+
+
+# "what year", "which date", "how many people": the kind of answer asked for, which the
+# answer's sentence need not name ("in 2008").
+_ANSWER_TYPE = re.compile(
+    r"\b(?:what|which|how\s+many)\s+(?:year|years|date|day|month|time|percentage|number|"
+    r"amount|people|city|country|place)\b",
+    re.IGNORECASE,
 )
 
 
@@ -172,7 +181,10 @@ def question_terms(question: str) -> dict[str, float]:
     {'son': 2.0, 'altman': 2.0, 'meet': 1.0, 'monday': 2.0}
     >>> question_terms("How much does it cost?")
     {'cost': 1.0}
+    >>> question_terms("In what year did SoftBank bring the iPhone to Japan?")
+    {'softbank': 2.0, 'bring': 1.0, 'iphon': 1.0, 'japan': 2.0}
     """
+    question = _ANSWER_TYPE.sub(" ", question)
     capitalised = [m.group() for m in _CAPITALISED.finditer(question) if m.start() > 0]
     names = {word_key(w) for phrase in capitalised for w in tokenize(phrase)}
     weights: dict[str, float] = {}
@@ -200,6 +212,17 @@ def coverage(terms: dict[str, float], text: str) -> float:
     found = {word_key(t) for t in tokenize(text)}
     total = sum(terms.values())
     return sum(w for t, w in terms.items() if t in found) / total
+
+
+def content_coverage(terms: dict[str, float], text: str) -> float:
+    """``coverage`` of the question's words that are not names: what it asks about
+    ("revenue", "chief financial officer") rather than whom.
+
+    >>> t = question_terms("Who is Lindqvist Air's chief financial officer?")
+    >>> content_coverage(t, "Erik Thorsen, Lindqvist's chief executive, said sorry.")
+    0.3333333333333333
+    """
+    return coverage({t: w for t, w in terms.items() if w <= 1.0}, text)
 
 
 def in_article_order(sentences: Sequence[Evidence]) -> list[Evidence]:

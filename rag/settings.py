@@ -175,6 +175,20 @@ class Settings(BaseSettings):
         "evidence sentence, the one before it and the article's title must hold for an "
         "answer when no passage reaches min_relevance.",
     )
+    min_sentence_coverage: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="A factoid the model would rather not copy (min_copy_prob) is answered "
+        "with the whole best sentence when it holds this share of the question's words.",
+    )
+    min_topic_coverage: float = Field(
+        0.34,
+        ge=0.0,
+        le=1.0,
+        description="A factoid is abstained on when the best sentence holds less than this "
+        "share of the question's words other than names (what it asks about).",
+    )
     min_copy_prob: float = Field(
         0.05,
         ge=0.0,

@@ -196,6 +196,11 @@ def _cell(text: str, width: int = 110) -> str:
 
 # ----- devset --------------------------------------------------------------------------
 def run_devset(args) -> str:
+    if args.from_rows:  # report an earlier run's replies again (--rows), asking nothing
+        rows = read_jsonl(args.from_rows)
+        dev_rows = [r for r in rows if not r["question"]["id"].startswith(("demo-", "sb-"))]
+        demo_rows = [r for r in rows if r["question"]["id"].startswith(("demo-", "sb-"))]
+        return devset_report(dev_rows, demo_rows, list(rows[0]["replies"]), 0.0)
     questions = read_jsonl(DEVSET / "questions.jsonl")
     demo = read_jsonl(DEVSET / "demo_questions.jsonl")
     demo += [
@@ -288,7 +293,7 @@ def devset_report(dev_rows: list[dict], demo_rows: list[dict], names: list[str],
         for name in names:
             reply = r["replies"][name]
             verdict, _ = grade(r["question"], reply)
-            cells.append(_cell(f"{reply.get('text', reply.get('error'))} ({verdict})"))
+            cells.append(f"**{verdict}**: " + _cell(reply.get("text", reply.get("error")), 150))
         out.append(f"| {_cell(r['question']['question'], 80)} | " + " | ".join(cells) + " |")
     for name in names:
         t = tally([grade(r["question"], r["replies"][name]) for r in demo_rows])
@@ -408,6 +413,7 @@ def main(argv=None) -> int:
     squad.add_argument("dataset", type=Path)
     squad.add_argument("--sample", type=int, default=150)
     squad.add_argument("--seed", type=int, default=0)
+    dev.add_argument("--from-rows", type=Path, help="only report the replies of an earlier --rows")
     dev.add_argument(
         "--before-rows",
         type=Path,

@@ -62,6 +62,7 @@ MIN_SPAN_OVERLAP = 0.5
 EXPLAIN_MARGIN = 0.3
 EXPLAIN_PICKS = 3
 FOLLOW_MARGIN = 1.0
+FOLLOW_GAP = 2  # the next sentence may stand after one heading or fragment
 MAX_CLAIMS = 4
 SUMMARY_SENTENCES = 3  # lead sentences of one article
 SUMMARY_ARTICLES = 3  # articles a summary of "the articles" covers, two sentences each
@@ -466,19 +467,19 @@ def explanation_sentences(ranked: list[Evidence]) -> list[Evidence]:
     ['s4', 's5', 's9']
     >>> [e.text for e in explanation_sentences([ev(4, 2.0), ev(5, 0.5)])]  # too far below
     ['s4']
+    >>> [e.text for e in explanation_sentences([ev(4, 2.0), ev(6, 1.5)])]  # past a heading
+    ['s4', 's6']
     """
     chosen = choose_sentences(ranked, EXPLAIN_MARGIN, EXPLAIN_PICKS)
     if not ranked:
         return chosen
     best = ranked[0]
-    follower = next(
-        (
-            ev
-            for ev in ranked
-            if ev.article_id == best.article_id and ev.index == best.index + 1 and ev.index > 0
-        ),
-        None,
-    )
+    after = [  # the next sentence, past a heading or a fragment (not evidence)
+        ev
+        for ev in ranked
+        if ev.article_id == best.article_id and 0 < ev.index - best.index <= FOLLOW_GAP
+    ]
+    follower = min(after, key=lambda ev: ev.index) if after and best.index >= 0 else None
     if follower and follower not in chosen and follower.score >= best.score - FOLLOW_MARGIN:
         chosen = in_article_order([*chosen, follower][:MAX_CLAIMS])
     return chosen

@@ -36,7 +36,10 @@ def main() -> int:
     import rag
 
     def settings_for(request: dict):
-        return rag.Settings(home=home, collection=request.get("collection") or "articles")
+        fields = {"home": home, "collection": request.get("collection") or "articles"}
+        if request.get("n_threads"):
+            fields["n_threads"] = int(request["n_threads"])
+        return rag.Settings(**fields)
 
     def ingest_paths(paths, settings):
         try:

@@ -157,12 +157,15 @@ def start_workers(args, home: Path) -> list[Worker]:
     return workers
 
 
-def ask_all(workers: list[Worker], questions: list[dict], collection: str) -> list[dict]:
+def ask_all(
+    workers: list[Worker], questions: list[dict], collection: str, threads: int | None = None
+) -> list[dict]:
     """Each question to every worker, the order alternating; returns {worker: reply} rows."""
     rows = []
     for i, q in enumerate(questions):
         order = workers if i % 2 == 0 else list(reversed(workers))
-        replies = {w.name: w.call({"ask": q["question"], "collection": collection}) for w in order}
+        request = {"ask": q["question"], "collection": collection, "n_threads": threads}
+        replies = {w.name: w.call(request) for w in order}
         rows.append({"question": q, "replies": replies})
         if (i + 1) % 10 == 0 or i + 1 == len(questions):
             print(f"{collection}: {i + 1}/{len(questions)} questions", file=sys.stderr)
@@ -212,15 +215,15 @@ def run_devset(args) -> str:
         }
         for q in read_jsonl(ROOT / "corpus" / "questions.jsonl")
     ]
-    home = Path(tempfile.mkdtemp(prefix="rag-answers-bench-"))
+    home = args.home or Path(tempfile.mkdtemp(prefix="rag-answers-bench-"))
     workers = start_workers(args, home)
     started = time.perf_counter()
     try:
         for w in workers:
             w.call({"ingest": [str(DEVSET / "articles")], "collection": "devset"})
             w.call({"ingest": [str(ROOT / "corpus")], "collection": "demo"})
-        dev_rows = ask_all(workers, questions, "devset")
-        demo_rows = ask_all(workers, demo, "demo")
+        dev_rows = ask_all(workers, questions, "devset", args.threads)
+        demo_rows = ask_all(workers, demo, "demo", args.threads)
     finally:
         for w in workers:
             w.close()
@@ -320,15 +323,16 @@ def run_squad(args) -> str:
     records = [
         {"source": a.source, "title": a.title, "text": a.text, "date": a.date} for a in articles
     ]
-    home = Path(tempfile.mkdtemp(prefix="rag-answers-squad-"))
+    home = args.home or Path(tempfile.mkdtemp(prefix="rag-answers-squad-"))
     workers = start_workers(args, home)
     started = time.perf_counter()
     try:
         for w in workers:
             w.call({"ingest_articles": records, "collection": "squad"})
-            w.call({"ask": chosen[0].question, "collection": "squad"})  # warm up
+            warm = {"ask": chosen[0].question, "collection": "squad", "n_threads": args.threads}
+            w.call(warm)  # load the models
         listed = [{"question": q.question} for q in chosen]
-        rows = ask_all(workers, listed, "squad")
+        rows = ask_all(workers, listed, "squad", args.threads)
     finally:
         for w in workers:
             w.close()
@@ -422,6 +426,8 @@ def main(argv=None) -> int:
     )
     for p in (dev, squad):
         p.add_argument("--before", type=Path, help="a checkout of the code to compare with")
+        p.add_argument("--home", type=Path, help="data directory to keep (and reuse) the indexes")
+        p.add_argument("--threads", type=int, help="llama.cpp threads (default: the cores)")
         p.add_argument("--rows", type=Path, help="write every question's replies here (JSONL)")
         p.add_argument("--write", action="store_true", help="append the tables to RESULTS.md")
     args = parser.parse_args(argv)

@@ -311,9 +311,10 @@ class Assistant:
     def copy_span(
         self, question: str, support: Support, stats: GenerationStats
     ) -> Iterator[str | Draft]:
-        """Copy-only decoding over the best sentence: the model picks a span of it. When
-        the span is most of the sentence, or the model would rather not copy while the
-        sentence covers the question, the whole sentence answers instead."""
+        """Copy-only decoding over the best sentence: the model picks a span of it, the
+        short answer. When the span is most of the sentence, the claim shown is the whole
+        sentence; when the model would rather not copy while the sentence covers the
+        question, the sentence answers alone (an explanation, no short answer)."""
         evidence = support.ranked[: self.settings.evidence_sentences]
         sources = [ev.text for ev in evidence]
         prompt = prompts.answer_prompt(question, sources)
@@ -333,10 +334,8 @@ class Assistant:
             yield self._sentence_or_nothing(support)
             return
         ev, span = found
-        if prefers_sentence(span, ev.text):
-            yield Draft([DraftClaim(ev.text, (ev,))], EXPLANATION, streamed=True)
-        else:
-            yield Draft([DraftClaim(span, (ev,))], FACTOID, short_answer=span, streamed=True)
+        claim = ev.text if prefers_sentence(span, ev.text) else span  # most of it: all of it
+        yield Draft([DraftClaim(claim, (ev,))], FACTOID, short_answer=span, streamed=True)
 
     def _sentence_or_nothing(self, support: Support) -> Draft:
         """When the model will not copy: the best sentence if it covers the question."""

@@ -178,8 +178,8 @@ def test_a_factoid_carries_its_short_answer_and_cites_its_sentence(assistant):
 
 def test_a_span_that_is_most_of_its_sentence_is_answered_with_the_sentence(assistant):
     assistant.llm.reply = "The venture will hire 1,000 people"
-    a = assistant.answer("What will the venture do in Japan?")
-    assert a.shape == "explanation" and a.short_answer is None
+    a = assistant.answer("Who will hire 1,000 people in Japan?")
+    assert a.shape == "factoid" and a.short_answer == "venture will hire 1,000 people"
     assert a.text == "The venture will hire 1,000 people in Japan. [1]"
 
 

@@ -157,7 +157,9 @@ def test_rows_and_summary_worked_by_hand(indexed, questions_file, tmp_path):
     assert s["f1"] == pytest.approx((1 + 2 / 3 + 2 / 9) / 3, abs=1e-4)
     assert s["abstain_precision"] == 1.0 and s["abstain_recall"] == 0.5
     assert s["false_abstain_rate"] == 0.0
-    assert s["by_shape"]["factoid"] == {"n": 4, "f1": 0.8333, "abstain_rate": 0.25}
+    factoid = s["by_shape"]["factoid"]  # pay, hire, mayor, price; "opened" is an explanation
+    assert factoid["n"] == 4 and factoid["abstain_rate"] == 0.25
+    assert factoid["f1"] == pytest.approx((1 + 2 / 3) / 2, abs=1e-3)
     assert s["citation_support"] == 1.0
     assert s["hit_at_1"] == 1.0 and s["mrr"] == 1.0
     assert s["run"]["n_asked"] == 5 and s["config"]["retrieval"] == "hybrid"

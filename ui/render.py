@@ -205,8 +205,8 @@ def answer_html(answer: Answer, article_texts: dict[str, str | None] | None = No
             )
         return abstention_html()
     texts = article_texts or {}
-    shape = escape(answer.shape)
-    parts = [f'<div class="rag-final" data-shape="{shape}">']
+    shape = re.sub(r"[^a-z-]", "", str(answer.shape))  # a class name (the chat keeps classes)
+    parts = [f'<div class="rag-final rag-shape-{shape}">']
     parts.append(f'<div class="rag-answer">{claims_html(answer)}</div>')
     if answer.citations:
         label = "Source" if len(answer.citations) == 1 else "Sources"

@@ -148,7 +148,7 @@ def test_an_answer_with_two_claims_shows_two_markers_and_each_source_once():
     assert out.count('<sup class="rag-ref">[2]</sup>') == 1
     assert out.count('class="rag-source"') == 2 and "Sources" in out
     assert "Second &lt;i&gt;s&lt;/i&gt;." in out and "<i>s" not in out
-    assert 'data-shape="explanation"' in out
+    assert 'class="rag-final rag-shape-explanation"' in out
 
 
 def test_a_factoid_marks_its_short_answer_in_the_quote():

@@ -75,8 +75,9 @@ def register(sub) -> None:
 
 
 def format_answer(answer) -> str:
-    """Human-readable answer with its numbered sources and quoted passages."""
-    lines = [answer.text]
+    """Human-readable answer (its claims with their ``[n]`` markers, wrapped) with its
+    numbered sources, each listed once with the quoted sentence."""
+    lines = [textwrap.fill(answer.text, width=88, break_long_words=False)]
     if answer.citations:
         lines.append("")
         lines.append("Sources:")

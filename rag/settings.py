@@ -173,7 +173,33 @@ class Settings(BaseSettings):
     fetch_k: int = Field(20, ge=1, le=500, description="Candidates per retriever before fusion.")
     evidence_sentences: int = Field(1, ge=1, le=20, description="Sentences shown to the model.")
     min_relevance: float = Field(
-        0.25, ge=-1.0, le=1.0, description="Below this cosine similarity, abstain."
+        0.25,
+        ge=-1.0,
+        le=1.0,
+        description="Abstain when no passage has this cosine similarity to the question and "
+        "the best sentence covers less than min_coverage of it (summaries never abstain).",
+    )
+    min_coverage: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Weighted share of the question's words (names count double) the best "
+        "evidence sentence, the one before it and the article's title must hold for an "
+        "answer when no passage reaches min_relevance.",
+    )
+    min_sentence_coverage: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="A factoid the model would rather not copy (min_copy_prob) is answered "
+        "with the whole best sentence when it holds this share of the question's words.",
+    )
+    min_topic_coverage: float = Field(
+        0.34,
+        ge=0.0,
+        le=1.0,
+        description="A factoid is abstained on when the best sentence holds less than this "
+        "share of the question's words other than names (what it asks about).",
     )
     min_copy_prob: float = Field(
         0.05,

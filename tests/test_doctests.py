@@ -15,6 +15,8 @@ MODULES = [
     "rag.prompts",
     "rag.retrieval",
     "rag.pipeline",
+    "rag.shapes",
+    "rag.evidence",
     "rag.claims",
     "rag.backends.openai_generator",
     "ingest.cleaning",

@@ -212,8 +212,9 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
             until: str = "",
             author: str = "",
         ) -> dict:
-            """Answer a question from the articles. Returns {"text", "abstained", "citations":
-            [{number, title, source, article_id, chunk_id, start, end, quote, score, date}],
+            """Answer a question from the articles. Returns {"text", "abstained", "shape",
+            "short_answer", "claims": [{text, citations, check}], "citations": [{number, title,
+            source, article_id, chunk_id, start, end, quote, score, date}],
             "standalone_question", "question", "latency_s"}. top_k 0 = the server's default;
             source (site or source), since/until (YYYY-MM-DD), author: search only that slice."""
             slice_ = {"source": source, "since": since, "until": until, "author": author}

@@ -32,6 +32,8 @@ CONFIG_FIELDS = (
     "fetch_k",
     "evidence_sentences",
     "min_relevance",
+    "min_coverage",
+    "min_copy_prob",
     "chunk_size",
     "chunk_overlap",
     "max_tokens",
@@ -65,11 +67,15 @@ def _citation_dict(c) -> dict:
 def score_row(question: Question, answer, retrieved: list | None = None) -> dict:
     """The results.jsonl line for one answered question.
 
+    ``answer`` is what is scored: the short answer of a factoid, else the whole text
+    (scored without its markers), so SQuAD's F1 compares spans with spans; ``text`` is the whole
+    answer as shown, ``claims`` its claims with their citation numbers and checks.
     ``retrieved`` are the passages used for the retrieval ranks (default: the answer's).
     """
     retrieved = answer.passages if retrieved is None else retrieved
     golds = list(question.answers) if question.answerable is not False else []
-    prediction = metrics.prediction_text(answer.text, answer.abstained)
+    scored_text = answer.short_answer or answer.text
+    prediction = metrics.prediction_text(scored_text, answer.abstained)
     gradable = question.answerable is False or (question.answerable and golds)
     em = metrics.best_over_golds(metrics.exact_match, prediction, golds) if gradable else None
     f1 = metrics.best_over_golds(metrics.f1_score, prediction, golds) if gradable else None
@@ -86,8 +92,14 @@ def score_row(question: Question, answer, retrieved: list | None = None) -> dict
     return {
         "id": question.id,
         "question": question.question,
-        "answer": answer.text,
+        "answer": scored_text,
+        "text": answer.text,
+        "shape": answer.shape,
         "abstained": bool(answer.abstained),
+        "claims": [
+            {"text": c.text, "citations": list(c.citations), "passed": c.check.passed}
+            for c in answer.claims
+        ],
         "citations": [_citation_dict(c) for c in answer.citations],
         "gold_answers": golds,
         "answerable": question.answerable,

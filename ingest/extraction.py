@@ -142,7 +142,7 @@ class Extractor:
                 f"text extraction took over {self.max_seconds:g} s; refused "
                 "(the limit is RAG_MAX_EXTRACT_S)",
             ) from None
-        except (EOFError, BrokenPipeError, OSError):
+        except (EOFError, BrokenPipeError, OSError, ValueError):  # ValueError: a garbled reply
             ended = self._stop()
             raise LoadError(path, self._death_reason(ended)) from None
         if "memory" in reply:
@@ -262,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     import ingest.loaders  # noqa: F401  (imported before the limits: not part of any budget)
 
     _limit_resources(max_mb)
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin = sys.stdin.buffer
+    stdout = os.fdopen(os.dup(1), "wb")  # the replies' own descriptor
+    os.dup2(2, 1)  # whatever a library prints goes to stderr, never into a reply
+    sys.stdout = sys.stderr
     _write_message(stdout, {"ready": True})
     while True:
         header = stdin.read(_HEADER.size)

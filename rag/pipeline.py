@@ -22,9 +22,10 @@ from rag.records import (
     Passage,
     render_claims,
 )
-from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
+from rag.retrieval import PassageRetriever
 from rag.settings import Settings
 from rag.text import split_sentences, tokenize
+from rag.tracing import traced_retrieve, traced_stream
 
 MAX_QUESTION_CHARS = 2000
 MIN_SPAN_OVERLAP = 0.5
@@ -162,13 +163,13 @@ class Assistant:
 
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: Settings,
         *,
         embedder: Embedder | None = None,
         llm: Generator | None = None,
         store: Store | None = None,
     ):
-        self.settings = settings or Settings()
+        self.settings = settings
         self._embedder = embedder
         self._llm = llm
         self.store = store or registry.open_store(self.settings)
@@ -186,14 +187,11 @@ class Assistant:
         return self._llm
 
     @cached_property
-    def retriever(self):
-        dense = DenseRetriever(self.store, self.embedder)
-        if self.settings.retrieval == "dense":
-            return dense
-        lexical = BM25Retriever(self.store)
-        if self.settings.retrieval == "bm25":
-            return lexical
-        return HybridRetriever(dense, lexical, self.settings.fetch_k)
+    def retriever(self) -> PassageRetriever:
+        s = self.settings
+        return PassageRetriever(
+            self.store, self.embedder, k=s.top_k, fetch_k=s.fetch_k, mode=s.retrieval
+        )
 
     # ----- steps --------------------------------------------------------------------
     def standalone_question(self, question: str, history=None) -> str:
@@ -201,20 +199,28 @@ class Assistant:
         previous = last_user_question(history)
         return resolve_follow_up(previous, question) if previous else question
 
+    def embed(self, question: str) -> list[float]:
+        """The question's vector: computed once per answer, then passed to every step."""
+        return self.retriever.embed(question)
+
     def retrieve(
-        self, question: str, k: int | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        vector: list[float] | None = None,
     ) -> list[Passage]:
-        if filters:
-            return self.retriever.retrieve(question, k or self.settings.top_k, filters)
-        return self.retriever.retrieve(question, k or self.settings.top_k)
+        return traced_retrieve(self.retriever, question, k=k, filters=filters, vector=vector)
 
     def nothing_matches(self, filters: Filters | None) -> bool:
         """Filters that no stored chunk satisfies (an indexed lookup in the store)."""
-        any_match = getattr(self.store, "any_match", None)
-        return bool(filters) and any_match is not None and not any_match(filters)
+        return filters is not None and not self.store.any_match(filters)
 
-    def select_evidence(self, question: str, passages: list[Passage]) -> list[Evidence]:
-        """The sentences of the passages that best match the question, best first."""
+    def select_evidence(
+        self, question: str, passages: list[Passage], vector: list[float] | None = None
+    ) -> list[Evidence]:
+        """The sentences of the passages that best match the question (whose ``vector`` is
+        embedded here when not given), best first."""
         seen: set[tuple[str, int]] = set()
         candidates: list[tuple[Passage, int, int, str]] = []
         for passage in passages:
@@ -228,7 +234,7 @@ class Assistant:
                 candidates.append((passage, chunk.start + s, chunk.start + e, text))
         if not candidates:
             return []
-        query_vec = self.embedder.embed_query(question)
+        query_vec = vector if vector is not None else self.embedder.embed_query(question)
         sentence_vecs = self.embedder.embed_documents([c[3] for c in candidates])
         lexical = weighted_overlap(question, [c[3] for c in candidates])
         wants = expected_answer_shape(question)
@@ -295,6 +301,7 @@ class Assistant:
         no stored article matches them the answer says so (and counts as abstained)."""
         started = time.perf_counter()
         question = _validate(question)
+        filters = Filters.of(filters)
         standalone = self.standalone_question(question, history)
         answer = Answer(question=question, text="", standalone_question=standalone)
         if self.nothing_matches(filters):
@@ -304,18 +311,20 @@ class Assistant:
             answer.latency_s = round(time.perf_counter() - started, 4)
             yield answer
             return
-        answer.passages = self.retrieve(standalone, filters=filters)
+        vector = self.embed(standalone)
+        answer.passages = self.retrieve(standalone, filters=filters, vector=vector)
         if self._should_abstain_early(answer.passages):
             answer = _abstain(answer)
             yield answer.text
         else:
-            evidence = self.select_evidence(standalone, answer.passages)
+            evidence = self.select_evidence(standalone, answer.passages, vector)
             sources = [ev.text for ev in evidence]
             prompt = prompts.answer_prompt(standalone, sources)
             stats = GenerationStats()
             pieces: list[str] = []
-            for piece in self.llm.stream(
-                prompt, max_tokens=self.settings.max_tokens, copy_from=sources, stats=stats
+            limit = self.settings.max_tokens
+            for piece in traced_stream(
+                self.llm, prompt, max_tokens=limit, copy_from=sources, stats=stats
             ):
                 if self._unsure(stats):
                     break  # known before the first word is shown

@@ -15,6 +15,13 @@ MODULES = [
     "rag.prompts",
     "rag.retrieval",
     "rag.pipeline",
+    "rag.lexical",
+    "rag.registry",
+    "rag.storage",
+    "rag.backends.memory",
+    "rag.retriever",
+    "rag.chain",
+    "rag.tracing",
     "ingest.cleaning",
     "ingest.chunking",
 ]

@@ -124,7 +124,10 @@ class MemoryStore:
         n = k
         while True:
             hits = self._data.lexical.search(query, n, filters)
-            kept = [h for h in hits if self._committed(h.chunk.id, h.chunk.text, h.meta)]
+            chunks = self._data.chunks
+            kept = [
+                h for h in hits if self._committed(h.chunk.id, h.chunk.text, chunks[h.chunk.id][1])
+            ]
             if len(kept) >= k or len(hits) < n:
                 break
             n *= 4

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from rag import prompts, registry
+from rag import free_text, prompts, registry
 from rag.grounding import best_span, clean_answer
 from rag.lexical import Filters
 from rag.protocols import Embedder, GenerationStats, Generator, Store
@@ -311,11 +311,15 @@ class Assistant:
             answer.latency_s = round(time.perf_counter() - started, 4)
             yield answer
             return
+        free = self.llm.free_text  # the model writes its own answer from numbered passages
+        k = self.settings.llm_passages if free else None
         vector = self.embed(standalone)
-        answer.passages = self.retrieve(standalone, filters=filters, vector=vector)
+        answer.passages = self.retrieve(standalone, k, filters=filters, vector=vector)
         if self._should_abstain_early(answer.passages):
             answer = _abstain(answer)
             yield answer.text
+        elif free:  # only claims that pass the check (rag.claims) are shown
+            answer = yield from free_text.stream_claims(self.llm, self.settings, standalone, answer)
         else:
             evidence = self.select_evidence(standalone, answer.passages, vector)
             sources = [ev.text for ev in evidence]

@@ -95,6 +95,32 @@ class Settings(BaseSettings):
     llm_retries: int = Field(
         2, ge=0, le=10, description="openai: retries on connection errors, 429 and 5xx"
     )
+    llm_answer: Literal["free", "copy"] = Field(
+        "free",
+        description="openai: free = the model answers in its own words from numbered passages "
+        "and every claim is checked (rag.claims); copy = one evidence sentence, a copy grammar "
+        "and one verbatim span",
+    )
+    llm_context: int = Field(
+        2048,
+        ge=512,
+        le=1_048_576,
+        description="openai: the model's context in tokens when the server does not say "
+        "(llama.cpp's /props and vLLM's /v1/models do)",
+    )
+    llm_answer_tokens: int = Field(
+        300, ge=16, le=4096, description="openai, free: tokens kept for the answer"
+    )
+    llm_passages: int = Field(
+        8, ge=1, le=50, description="openai, free: passages offered to the model (as many as fit)"
+    )
+    llm_prompts: Path | None = Field(
+        None, description="openai, free: a TOML file replacing the prompt templates"
+    )
+    unsupported_claims: Literal["drop", "mark"] = Field(
+        "drop",
+        description="a claim that fails the check is dropped, or shown marked as unsupported",
+    )
 
     # Ingestion
     chunk_size: int = Field(700, ge=100, le=8000, description="Target chunk length in characters.")

@@ -54,10 +54,13 @@ def traced_stream(
     stop: Sequence[str] = DEFAULT_STOP,
     copy_from: Sequence[str] | None = None,
     stats: GenerationStats | None = None,
+    system: str | None = None,
 ) -> Iterator[str]:
     """``llm.stream(...)``, reported to the callbacks of the LangChain run it is part of."""
     stats = stats if stats is not None else GenerationStats()
-    pieces = llm.stream(prompt, max_tokens=max_tokens, stop=stop, copy_from=copy_from, stats=stats)
+    pieces = llm.stream(
+        prompt, max_tokens=max_tokens, stop=stop, copy_from=copy_from, stats=stats, system=system
+    )
     if not in_langchain_run():
         yield from pieces
         return
@@ -73,6 +76,8 @@ def traced_stream(
     invocation: dict[str, Any] = {"max_tokens": max_tokens, "stop": list(stop)}
     if copy_from is not None:
         invocation["copy_from"] = list(copy_from)
+    if system is not None:
+        invocation["system"] = system
     (run,) = manager.on_llm_start(
         {"name": llm.name}, [prompt], name=llm.name, invocation_params=invocation
     )

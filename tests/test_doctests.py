@@ -22,6 +22,8 @@ MODULES = [
     "rag.retriever",
     "rag.chain",
     "rag.tracing",
+    "rag.claims",
+    "rag.backends.openai_generator",
     "ingest.cleaning",
     "ingest.chunking",
 ]

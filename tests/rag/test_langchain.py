@@ -160,6 +160,27 @@ def test_a_callback_handler_sees_each_step_with_the_configs_tags(fake_chain):
 
 
 @pytest.mark.unit
+def test_a_model_writing_free_text_is_traced_too(fake_chain):
+    assistant = fake_chain.assistant
+    quote = "SoftBank will also pay OpenAI $3 billion (£2.4bn) a year to use OpenAI’s services"
+    free = ScriptedLLM(f"{quote} [1]", free_text=True, chat=True)
+    chain = AnswerChain(
+        assistant=Assistant(assistant.settings, embedder=assistant.embedder, llm=free)
+    )
+    recorder = Recorder()
+    assistant.embedder.queries.clear()
+    answer = chain.invoke(QUESTION, config={"callbacks": [recorder], "tags": ["free"]})
+    assert not answer.abstained and quote in answer.text
+    assert assistant.embedder.queries == [QUESTION]  # embedded once on this path too
+    assert recorder.kinds() == [
+        "chain_start", "retriever_start", "retriever_end", "llm_start", "llm_end", "chain_end"
+    ]  # fmt: skip
+    llm = recorder.first("llm_start")
+    assert llm[3] == recorder.first("chain_start")[2] and "free" in llm[4]
+    assert recorder.first("llm_end")[1] == f"{quote} [1]"
+
+
+@pytest.mark.unit
 def test_nothing_is_traced_outside_a_langchain_run(fake_chain, monkeypatch):
     from langchain_core.callbacks import CallbackManager
 

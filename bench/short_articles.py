@@ -171,7 +171,10 @@ def main(argv=None) -> int:
     for name in [n for n in os.environ if n.startswith("RAG_")]:
         del os.environ[name]
 
-    from langchain_huggingface import HuggingFaceEmbeddings
+    try:
+        from langchain_huggingface import HuggingFaceEmbeddings
+    except ModuleNotFoundError as exc:
+        sys.exit(f"short_articles: the LangChain side needs {exc.name}: pip install -e '.[bench]'")
 
     from rag import registry
     from rag.backends.sentence_transformers import model_path

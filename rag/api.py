@@ -1,4 +1,5 @@
-"""The public functions: answer, stream_answer, status, delete, repair, article_text.
+"""The public functions: answer, stream_answer, status, delete, repair, backup, restore,
+article_text.
 
 Ingesting is ``ingest.ingest`` (the layer above)."""
 
@@ -12,8 +13,15 @@ from pathlib import Path
 from rag import registry
 from rag.lexical import Filters
 from rag.locking import write_lock
-from rag.records import Answer, ArticleInfo, EmbeddingModel, IndexHealth, PartialArticle
-from rag.settings import Settings
+from rag.records import (
+    Answer,
+    ArticleInfo,
+    BackupInfo,
+    EmbeddingModel,
+    IndexHealth,
+    PartialArticle,
+)
+from rag.settings import Settings, resolve
 
 History = Sequence[tuple[str, str]] | Sequence[dict]
 _assistants: dict[Settings, object] = {}
@@ -21,7 +29,7 @@ _assistants_lock = threading.Lock()
 
 
 def resolve_settings(settings: Settings | None, overrides: dict) -> Settings:
-    return (settings or Settings()).with_overrides(**overrides)
+    return resolve(settings, **overrides)
 
 
 def get_assistant(settings: Settings | None = None, **overrides):
@@ -42,8 +50,7 @@ def make_filters(
     author: str | None = None,
 ) -> Filters | None:
     """Filters from keyword arguments (None when none is given); dates are YYYY-MM-DD."""
-    filters = Filters(source=source, since=since, until=until, author=author)
-    return filters or None
+    return Filters.of(source=source, since=since, until=until, author=author)
 
 
 def answer(
@@ -162,31 +169,20 @@ def delete(key: str, *, settings: Settings | None = None, **overrides) -> list[A
     return matches
 
 
-def backup(dest: str | Path, *, settings: Settings | None = None, **overrides):
+def backup(dest: str | Path, *, settings: Settings | None = None, **overrides) -> BackupInfo:
     """Write a consistent copy of the index into the new folder ``dest`` while readers keep
-    answering (under the write lock); returns a ``BackupInfo``. Embedded Chroma only."""
-    from rag.backends import chroma_backup
-
-    resolved = resolve_settings(settings, overrides)
-    _embedded_chroma(resolved, "backup")
-    return chroma_backup.backup(resolved, dest)
+    answering (under the write lock); returns what it holds."""
+    store = registry.open_store(resolve_settings(settings, overrides))
+    return store.backup(Path(dest).expanduser())
 
 
-def restore(src: str | Path, *, settings: Settings | None = None, **overrides):
-    """Replace the index by the backup at ``src``; returns (its ``BackupInfo``, the folder the
-    replaced index was moved to, or None)."""
-    from rag.backends import chroma_backup
-
-    resolved = resolve_settings(settings, overrides)
-    _embedded_chroma(resolved, "restore")
-    return chroma_backup.restore(resolved, src)
-
-
-def _embedded_chroma(settings: Settings, what: str) -> None:
-    if settings.store != "chroma":
-        raise ValueError(
-            f"rag {what} copies the chroma store's files; RAG_STORE is {settings.store}"
-        )
+def restore(
+    src: str | Path, *, settings: Settings | None = None, **overrides
+) -> tuple[BackupInfo, Path | None]:
+    """Replace the index by the backup at ``src``; returns what it holds and the folder the
+    replaced index was moved to (None: there was none)."""
+    store = registry.open_store(resolve_settings(settings, overrides))
+    return store.restore(Path(src).expanduser())
 
 
 def article_text(article_id: str, *, settings: Settings | None = None, **overrides) -> str | None:

@@ -17,7 +17,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from rag.protocols import IndexDamaged
+
+class IndexDamaged(RuntimeError):
+    """A file of the index is damaged (truncated, overwritten). The message is one line naming
+    the file and what to do (repair it, or restore a backup); a run stops on it."""
+
+    def __init__(self, path: object, cause: str, remedy: str):
+        self.path, self.cause, self.remedy = str(path), cause, remedy
+        super().__init__(f"{self.path} is damaged ({cause}); {remedy}")
+
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _CAUSES = (

@@ -269,3 +269,27 @@ class IndexHealth:
     @property
     def n_uncommitted_chunks(self) -> int:
         return sum(p.n_chunks for p in self.uncommitted)
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """What a backup holds: where it is, when it was made, and each collection's article and
+    chunk count.
+
+    >>> BackupInfo("/b", "2026-12-01 10:00:00 UTC", {"articles": {"articles": 2, "chunks": 9}},
+    ...            4, 1000).describe()
+    'the index of 2026-12-01 10:00:00 UTC (articles: 2 articles, 9 chunks)'
+    """
+
+    path: str
+    created: str
+    collections: dict[str, dict[str, int]]
+    n_files: int
+    n_bytes: int
+
+    def describe(self) -> str:
+        counts = "; ".join(
+            f"{name}: {c['articles']:,} articles, {c['chunks']:,} chunks"
+            for name, c in sorted(self.collections.items())
+        )
+        return f"the index of {self.created} ({counts or 'empty'})"

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from rag.settings import Settings
+from rag.settings import Settings, resolve
 from ui import render, uploads
 from ui.login import ClientAddressMiddleware, LoginGuard
 from ui.service import FILTER_FIELDS, MAX_TOP_K, Service, friendly_error, log_failure
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
     """Build the Gradio Blocks app (not launched). Serve it with ``launch()``, which also
     applies the style sheet."""
     gr = require_gradio()
-    service = Service(settings)
+    service = Service(resolve(settings))
     settings = service.settings
     stats_html, choices = service.overview()
     max_mb = f"{settings.max_file_mb:g}"
@@ -338,7 +338,7 @@ def launch(
     from starlette.middleware import Middleware
 
     require_gradio()
-    settings = settings or Settings()
+    settings = resolve(settings)
     app = create_app(settings)
     guard = None
     if auth:

@@ -21,12 +21,14 @@ import os
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from rag.backends import chroma
+from rag.backends.chroma import clients, mirror
+from rag.backends.chroma.commits import ARTICLE_SUFFIX
 from rag.damage import SQLITE_HEADER, chroma_damage, sqlite_problem
 from rag.locking import write_lock
+from rag.protocols import Unsupported
+from rag.records import BackupInfo
 from rag.settings import Settings
 
 MANIFEST = "backup.json"
@@ -35,27 +37,9 @@ PARTS = ("chroma", "lexical")  # folders of RAG_HOME that make the index
 _COPY_TRIES = 3
 
 
-@dataclass(frozen=True)
-class BackupInfo:
-    """What a backup holds: when it was made and each collection's article and chunk count."""
-
-    path: str
-    created: str
-    collections: dict[str, dict[str, int]]
-    n_files: int
-    n_bytes: int
-
-    def describe(self) -> str:
-        counts = "; ".join(
-            f"{name}: {c['articles']:,} articles, {c['chunks']:,} chunks"
-            for name, c in sorted(self.collections.items())
-        )
-        return f"the index of {self.created} ({counts or 'empty'})"
-
-
 def _refuse_server(settings: Settings, what: str) -> None:
     if settings.chroma_server:
-        raise ValueError(
+        raise Unsupported(
             f"the index is on the Chroma server {settings.chroma_server}: {what} the server's "
             "data directory instead (README, 'Back up and restore')"
         )
@@ -128,12 +112,12 @@ def _counts(settings: Settings) -> dict[str, dict[str, int]]:
     if not settings.chroma_path.exists():
         return {}
     try:
-        collections = {c.name: c for c in chroma.chroma_client(settings).list_collections()}
-        suffix = chroma._ARTICLE_SUFFIX  # a collection's article records: <name>__articles
+        client = clients.chroma_client(settings)
+        collections = {c.name: c for c in client.list_collections()}
         return {
-            name: {"articles": collections[name + suffix].count(), "chunks": chunks.count()}
-            for name, chunks in sorted(collections.items())
-            if not name.endswith(suffix) and name + suffix in collections
+            name: {"articles": collections[name + ARTICLE_SUFFIX].count(), "chunks": c.count()}
+            for name, c in sorted(collections.items())
+            if not name.endswith(ARTICLE_SUFFIX) and name + ARTICLE_SUFFIX in collections
         }
     except Exception as exc:
         damage = chroma_damage(exc, settings.chroma_path.resolve())
@@ -241,8 +225,9 @@ def restore(settings: Settings, src: str | Path) -> tuple[BackupInfo, Path | Non
             for part in PARTS:
                 if (incoming / part).exists():
                     os.replace(incoming / part, settings.home / part)
-            chroma.bump_generation(settings)
-            chroma.reopen(settings)
+            clients.bump_generation(settings)
+            clients.reopen(settings)
+            mirror.forget_indexes(settings.home / "lexical")
             now = _counts(settings)
     finally:
         shutil.rmtree(incoming, ignore_errors=True)

@@ -1,6 +1,7 @@
-"""Checking the index's files (Chroma's SQLite file, embedded; the lexical index beside it,
-or beside a Chroma server), and rebuilding the lexical index from the store: it is derived
-data, so ``rag status --repair`` makes a damaged one afresh.
+"""The index's files: checking them (Chroma's SQLite file, embedded; the lexical index beside
+it, or beside a Chroma server), a damaged one as one line naming it, and rebuilding the
+lexical index from the store: it is derived data, so ``rag status --repair`` makes a damaged
+one afresh.
 
 The rebuild writes a new file next to the old one and renames it into place, so readers
 see the old index or the new one, never half of one (each reader reopens the file when it
@@ -10,30 +11,76 @@ sees it replaced, ``rag.lexical.LexicalIndex.db``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rag.damage import LEXICAL_REMEDY, chroma_remedy, sqlite_problem
+from rag.backends.chroma import clients, mirror
+from rag.damage import (
+    LEXICAL_REMEDY,
+    IndexDamaged,
+    chroma_damage,
+    chroma_remedy,
+    sqlite_problem,
+)
 from rag.lexical import LexicalIndex, file_problem
-from rag.protocols import IndexDamaged
+from rag.protocols import EmbedderMismatch
 from rag.records import chunk_from
 
-PAGE = 5000
+if TYPE_CHECKING:
+    from rag.backends.chroma.store import ChromaStore
 
 
-def check(chroma_dir: Path | None, lexical: Path) -> None:
-    """Raise ``IndexDamaged`` (one line naming the file) when Chroma's SQLite file in
-    ``chroma_dir`` (None: a server's) or the lexical index at ``lexical`` is damaged. Reads
-    both whole (``PRAGMA quick_check``; every lexical text): for ``rag status``."""
-    if chroma_dir is not None:
+def damage_errors(method):
+    """Embedded, an error that comes from a damaged SQLite file becomes ``IndexDamaged``: one
+    line naming the file and what to do (``rag.damage``). For methods of a ``ChromaStore``."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if self.settings.chroma_server:
+            return method(self, *args, **kwargs)
+        try:
+            return method(self, *args, **kwargs)
+        except (IndexDamaged, EmbedderMismatch):
+            raise
+        except Exception as exc:
+            damage = chroma_damage(exc, self.settings.chroma_path.resolve())
+            if damage is None:
+                raise
+            raise damage from None
+
+    return wrapper
+
+
+def check(store: ChromaStore) -> None:
+    """Raise ``IndexDamaged`` (one line naming the file) when Chroma's SQLite file (embedded)
+    or the store's lexical index is damaged. Reads both whole (``PRAGMA quick_check``; every
+    lexical text): for ``rag status``."""
+    if not store.settings.chroma_server:
+        chroma_dir = store.settings.chroma_path.resolve()
         problem = sqlite_problem(chroma_dir / "chroma.sqlite3")
         if problem is not None:
             raise IndexDamaged(chroma_dir / "chroma.sqlite3", problem, chroma_remedy(chroma_dir))
+    lexical = mirror.lexical_path(store.settings, store.name).resolve()
     problem = file_problem(lexical)
     if problem is not None:
         raise IndexDamaged(lexical, problem, LEXICAL_REMEDY)
+
+
+def repair_lexical(store: ChromaStore) -> str | None:
+    """Rebuild the store's lexical index from its chunks if it is damaged; returns what was
+    wrong (None: it was sound). The caller holds the write lock."""
+    path = mirror.lexical_path(store.settings, store.name).resolve()
+    problem = file_problem(path)
+    if problem is None:
+        return None
+    mirror.forget_indexes(path.parent)
+    rebuild(store.chunks, path, store.name)
+    clients.bump_generation(store.settings)
+    return problem
 
 
 def _remove(path: Path) -> None:
@@ -56,8 +103,8 @@ def rebuild(chunks, path: Path, name: str) -> int:
     _remove(fresh)
     index = LexicalIndex(fresh)
     try:
-        for offset in range(0, total, PAGE):
-            got = chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+        for offset in range(0, total, clients.PAGE):
+            got = chunks.get(include=["documents", "metadatas"], limit=clients.PAGE, offset=offset)
             index.upsert(
                 [
                     (chunk_from(cid, text, meta), meta)

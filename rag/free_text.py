@@ -42,7 +42,7 @@ def build_prompt(
     """The prompt with as many passages as fit, best first."""
     templates = prompts.load_templates(settings.llm_prompts)
     blocks = [
-        prompts.passage_block(n, p.title, p.date, p.chunk.text)
+        prompts.passage_block(n, p.title, p.date, p.chunk.text, numbered=templates.number_sentences)
         for n, p in enumerate(passages[: settings.llm_passages], 1)
     ]
     if llm.chat:
@@ -96,6 +96,7 @@ def stream_claims(
         stop=() if llm.chat else prompts.PASSAGES_STOP,
         stats=stats,
         system=prompt.system,
+        cite=len(prompt.passages),
     ):
         raw.append(piece)
         text = take(stream.feed(piece))

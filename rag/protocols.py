@@ -105,9 +105,12 @@ class Generator(Protocol):
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
         system: str | None = None,
+        cite: int = 0,
     ) -> Iterator[str]:
         """Yield the completion's text; with ``copy_from``, only a run of their words.
-        ``system`` is the system message of a chat model (ignored by the others)."""
+        ``system`` is the system message of a chat model (ignored by the others). With
+        ``cite`` (the number of passages the prompt gives), a backend that can constrain
+        decoding makes every sentence end with a marker of one of them (others ignore it)."""
         ...
 
     def context_window(self) -> int:

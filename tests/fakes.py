@@ -73,6 +73,7 @@ class ScriptedLLM:
         self.context = context
         self.prompts: list[str] = []
         self.systems: list[str | None] = []
+        self.cites: list[int] = []
         self.copy_from: list[Sequence[str] | None] = []
 
     def _text(self, prompt: str, stop: Sequence[str]) -> str:
@@ -92,10 +93,12 @@ class ScriptedLLM:
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
         system: str | None = None,
+        cite: int = 0,
     ) -> Iterator[str]:
         text = self._text(prompt, stop)
         self.copy_from.append(copy_from)
         self.systems.append(system)
+        self.cites.append(cite)
         stats = stats if stats is not None else GenerationStats()
         stats.prompt_tokens = self.count_tokens(prompt)
         if copy_from:

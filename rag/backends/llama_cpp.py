@@ -131,6 +131,7 @@ class LlamaCppGenerator(Runnable[str, str]):
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
         system: str | None = None,
+        cite: int = 0,
     ) -> Iterator[str]:
         stats = stats if stats is not None else GenerationStats()
         with self._lock:

@@ -76,8 +76,22 @@ def test_the_model_sees_numbered_passages_with_title_and_date(make):
     assistant.answer("How much does SoftBank pay OpenAI?")
     [prompt] = llm.prompts
     assert "[1] Deal (2025-02-03)\n" in prompt and "[3] Deal" in prompt
-    assert all(p in prompt for p in PARAS) and llm.copy_from == [None]
-    assert llm.systems == [PASSAGES_SYSTEM]
+    assert llm.copy_from == [None] and llm.systems == [PASSAGES_SYSTEM]
+    assert llm.cites == [3]  # a server that takes a grammar makes each sentence cite one of 3
+    # every sentence carries its passage's marker, so a sentence copied from it is cited
+    n = int(prompt.split(" Deal (2025-02-03)\nSoftBank will pay")[0][-2])
+    assert (
+        f"SoftBank will pay OpenAI $3 billion a year to use its services. [{n}] "
+        f"The deal was announced in Tokyo on Monday. [{n}]"
+    ) in prompt
+
+
+def test_passage_sentences_can_be_left_unnumbered(make, tmp_path):
+    path = tmp_path / "prompts.toml"
+    path.write_text("number_sentences = false\n")
+    assistant, llm = make(FAITHFUL, llm_prompts=path)
+    assert not assistant.answer("How much does SoftBank pay OpenAI?").abstained
+    assert all(p in llm.prompts[0] for p in PARAS)
 
 
 def test_only_claims_that_pass_reach_the_user(make):
@@ -201,6 +215,7 @@ def test_templates_can_be_replaced_by_a_file(make, tmp_path):
         ('user = "no placeholders"', "user must contain {passages} and {question}"),
         ("user = [1", "not valid TOML"),
         ('system = ""', "system must be a non-empty string"),
+        ('number_sentences = "yes"', "number_sentences must be true or false"),
     ],
 )
 def test_a_bad_template_file_is_one_line_naming_it(tmp_path, content, message):

@@ -27,10 +27,10 @@ def filters_from(args: argparse.Namespace) -> dict:
 
 
 def settings_from(args: argparse.Namespace, **extra):
-    from rag.settings import Settings
+    from rag.settings import resolve
 
     fields = {k: getattr(args, k, None) for k in ("home", "collection")}
-    return Settings().with_overrides(**fields, **extra)
+    return resolve(None, **fields, **extra)
 
 
 def register(sub) -> None:
@@ -60,8 +60,9 @@ def register(sub) -> None:
 
 
 def format_answer(answer) -> str:
-    """Human-readable answer with its numbered sources and quoted passages."""
-    lines = [answer.text]
+    """Human-readable answer (its claims with their ``[n]`` markers, wrapped) with its
+    numbered sources, each listed once with the quoted sentence."""
+    lines = [textwrap.fill(answer.text, width=88, break_long_words=False)]
     if answer.citations:
         lines.append("")
         lines.append("Sources:")

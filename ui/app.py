@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from rag.settings import Settings
+from rag.settings import Settings, resolve
 from ui import render, uploads
 from ui.login import ClientAddressMiddleware, LoginGuard
 from ui.service import FILTER_FIELDS, MAX_TOP_K, Service, friendly_error, log_failure
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
     """Build the Gradio Blocks app (not launched). Serve it with ``launch()``, which also
     applies the style sheet."""
     gr = require_gradio()
-    service = Service(settings)
+    service = Service(resolve(settings))
     settings = service.settings
     stats_html, choices = service.overview()
     max_mb = f"{settings.max_file_mb:g}"
@@ -202,8 +202,9 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
             until: str = "",
             author: str = "",
         ) -> dict:
-            """Answer a question from the articles. Returns {"text", "abstained", "citations":
-            [{number, title, source, article_id, chunk_id, start, end, quote, score, date}],
+            """Answer a question from the articles. Returns {"text", "abstained", "shape",
+            "short_answer", "claims": [{text, citations, check}], "citations": [{number, title,
+            source, article_id, chunk_id, start, end, quote, score, date}],
             "standalone_question", "question", "latency_s"}. top_k 0 = the server's default;
             source (site or source), since/until (YYYY-MM-DD), author: search only that slice."""
             slice_ = {"source": source, "since": since, "until": until, "author": author}
@@ -292,7 +293,7 @@ def launch(
     from starlette.middleware import Middleware
 
     require_gradio()
-    settings = settings or Settings()
+    settings = resolve(settings)
     app = create_app(settings)
     guard = None
     if auth:

@@ -74,12 +74,13 @@ class GenerationStats:
     ``copy_prob``: with ``copy_from``, the probability the model gave, before any masking,
     to starting its answer with words of the sources; a low value means it wanted to write
     something else (often: the sources do not hold the answer). None when the backend
-    cannot tell.
+    cannot tell. ``cut_off``: the reply stopped at ``max_tokens``, mid-sentence perhaps.
     """
 
     copy_prob: float | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cut_off: bool = False
 
 
 @runtime_checkable

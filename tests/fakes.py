@@ -105,7 +105,9 @@ class ScriptedLLM:
         stats.prompt_tokens = self.count_tokens(prompt)
         if copy_from:
             stats.copy_prob = self.copy_prob
-        for piece in re.findall(r"\S+\s*|\s+", text):
+        pieces = re.findall(r"\S+\s*|\s+", text)
+        stats.cut_off = len(pieces) > max_tokens  # a piece is a token here
+        for piece in pieces[:max_tokens]:
             stats.completion_tokens += 1
             yield piece
 

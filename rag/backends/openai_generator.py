@@ -552,6 +552,7 @@ class OpenAIGenerator:
                 if usage.get("prompt_tokens"):
                     stats.prompt_tokens = int(usage["prompt_tokens"])
                 for choice in event.get("choices") or []:
+                    stats.cut_off = stats.cut_off or choice.get("finish_reason") == "length"
                     text = self._text(choice)
                     if text:
                         stats.completion_tokens += 1

@@ -12,7 +12,7 @@ import pytest
 
 from rag.backends.chroma import ChromaStore
 from rag.backends.openai_generator import OpenAIGenerator
-from rag.free_text import build_prompt
+from rag.free_text import CUT_OFF, build_prompt
 from rag.pipeline import Assistant
 from rag.prompts import PASSAGES_SYSTEM, Templates, fit, load_templates
 from rag.protocols import Generator
@@ -84,6 +84,18 @@ def test_the_model_sees_numbered_passages_with_title_and_date(make):
         f"SoftBank will pay OpenAI $3 billion a year to use its services. [{n}] "
         f"The deal was announced in Tokyo on Monday. [{n}]"
     ) in prompt
+
+
+def test_the_unfinished_sentence_of_a_reply_cut_off_at_the_token_limit_is_not_shown(make):
+    # 9 + 7 pieces: the second sentence stops at "Tokyo", cited and true as far as it goes
+    reply = FAITHFUL + " The deal was announced [1] in Tokyo on Monday."
+    assistant, _ = make(reply, llm_answer_tokens=16)
+    a = assistant.answer("How much does SoftBank pay OpenAI?")
+    assert [c.text for c in a.claims] == ["SoftBank will pay OpenAI $3 billion a year."]
+    [cut] = a.dropped
+    assert cut.text == "The deal was announced in Tokyo" and cut.check.reason == CUT_OFF
+    assistant, _ = make(reply)  # with room for the whole reply, both claims are shown
+    assert len(assistant.answer("How much does SoftBank pay OpenAI?").claims) == 2
 
 
 def test_passage_sentences_can_be_left_unnumbered(make, tmp_path):

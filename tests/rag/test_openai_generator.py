@@ -68,9 +68,12 @@ class FakeServer:
                 choice["logprobs"] = {"content": [{**content[0], "top_logprobs": content}]}
             return httpx.Response(200, json={"choices": [choice], "usage": {"prompt_tokens": 42}})
         pieces = [self.reply[i : i + 3] for i in range(0, len(self.reply), 3)]
+        cut = len(pieces) > body["max_tokens"]  # a piece is a token here
         events = []
-        for piece in pieces:
+        for i, piece in enumerate(pieces[: body["max_tokens"]], 1):
             choice = {"delta": {"content": piece}} if chat else {"text": piece}
+            if i == min(len(pieces), body["max_tokens"]):
+                choice["finish_reason"] = "length" if cut else "stop"
             events.append(f"data: {json.dumps({'choices': [choice]})}\r\n\r\n")
         events.append(": ping\r\n\r\ndata: [DONE]\r\n\r\n")
         return httpx.Response(
@@ -132,6 +135,15 @@ def test_streams_the_reply_with_copy_prob_from_logprobs_and_a_grammar():
     assert streamed["prompt"].endswith("Answer:")
     assert all(r.headers["authorization"] == "Bearer s3cret" for r in server.requests)
     assert isinstance(gen, Generator) and gen.name == f"openai:gemma@{URL}"
+
+
+def test_a_reply_stopped_at_max_tokens_says_it_was_cut_off():
+    server = FakeServer(reply="It pays $3 billion. [1] It hires")
+    gen = generator(server, top_logprobs=0)
+    for max_tokens, cut in [(4, True), (50, False)]:
+        stats = GenerationStats()
+        text = "".join(gen.stream("Q", max_tokens=max_tokens, stats=stats))
+        assert stats.cut_off is cut and (len(text) < len(server.reply)) is cut
 
 
 def test_without_logprobs_copy_prob_stays_unknown():

@@ -115,16 +115,21 @@ def status(
     lists only that many articles (the count stays exact)."""
     resolved = resolve_settings(settings, overrides)
     store = registry.open_store(resolved)
-    health = store.health() if check and store.exists() else IndexHealth()
+    models = dict(
+        embedding_model=registry.describe("embedder", resolved),
+        llm_model=registry.describe("generator", resolved),
+        retrieval=resolved.retrieval,
+    )
+    if not store.exists():  # nothing stored yet, and asking creates nothing
+        return Status(data_dir=store.location(), collection=resolved.collection, **models)
+    health = store.health() if check else IndexHealth()
     return Status(
         data_dir=store.location(),
         collection=resolved.collection,
         n_articles=store.count_articles(),
         articles=store.list_articles(limit=max_articles),
         n_chunks=store.count_chunks(),
-        embedding_model=registry.describe("embedder", resolved),
-        llm_model=registry.describe("generator", resolved),
-        retrieval=resolved.retrieval,
+        **models,
         uncommitted=health.uncommitted,
         incomplete=health.incomplete,
         index_embedding_model=store.embedding_model(),

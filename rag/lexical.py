@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
+from rag.errors import ConfigError
 from rag.records import Chunk
 from rag.text import tokenize
 
@@ -84,7 +85,7 @@ class Filters:
     >>> Filters(since="2024-13-01")
     Traceback (most recent call last):
     ...
-    ValueError: since: '2024-13-01' is not a date; use YYYY-MM-DD
+    rag.errors.ConfigError: since=2024-13-01: since must be a date, YYYY-MM-DD
     """
 
     source: str | None = None
@@ -96,13 +97,13 @@ class Filters:
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None and not _is_iso_day(value):
-                raise ValueError(f"{name}: {value!r} is not a date; use YYYY-MM-DD")
+                raise ConfigError(name, value, "must be a date, YYYY-MM-DD")
         for name in ("source", "author"):
             value = getattr(self, name)
             if value is not None and not str(value).strip():
                 object.__setattr__(self, name, None)
         if self.since and self.until and self.since > self.until:
-            raise ValueError(f"since ({self.since}) is after until ({self.until})")
+            raise ConfigError("until", self.until, f"must not be before since ({self.since})")
 
     def __bool__(self) -> bool:
         return any((self.source, self.since, self.until, self.author))

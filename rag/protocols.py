@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from rag.errors import RagError, Unavailable
 from rag.records import (
     Article,
     ArticleInfo,
@@ -42,12 +43,12 @@ class Embedder(Protocol):
         ...
 
 
-class ServerUnavailable(RuntimeError):
+class ServerUnavailable(Unavailable):
     """A server behind a backend cannot be used (down, refusing us, misconfigured). The
     message is one line naming its URL; a run stops on it rather than failing item by item."""
 
 
-class EmbedderMismatch(ValueError):
+class EmbedderMismatch(RagError, ValueError):
     """The collection was built with another embedding model: its vectors and this model's
     are not comparable, so searching or adding would give nonsense."""
 
@@ -180,7 +181,7 @@ class Store(Protocol):
         ...
 
     def exists(self) -> bool:
-        """Whether the index has been created (an empty one counts)."""
+        """Whether the collection has been created (an empty one counts); creates nothing."""
         ...
 
     def embedding_model(self) -> EmbeddingModel | None:

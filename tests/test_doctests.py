@@ -7,6 +7,10 @@ import pytest
 
 MODULES = [
     "rag.records",
+    "rag.errors",
+    "rag.logs",
+    "rag.cli",
+    "rag.commands",
     "rag.text",
     "rag.backends.llama_check",
     "rag.backends.openai_embedder",

@@ -10,6 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
+from rag.errors import Unavailable
 from rag.settings import Settings
 from ui import render, uploads
 from ui.login import ClientAddressMiddleware, LoginGuard
@@ -33,7 +34,7 @@ def require_gradio():
     try:
         import gradio
     except ImportError:
-        raise RuntimeError(
+        raise Unavailable(
             "the browser UI needs gradio, an optional extra: pip install -e '.[ui]'"
         ) from None
     return gradio

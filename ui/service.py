@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ingest import api as ingest_api
 from rag import api, registry
+from rag.errors import InputError, RagError
 from rag.records import Answer, IngestResult
 from rag.settings import Settings
 from ui import render, uploads
@@ -29,23 +30,27 @@ MAX_TURNS = 20  # the conversation kept as data; only the latest turns matter fo
 
 
 def friendly_error(exc: BaseException) -> str:
-    """One line for the user; the traceback is logged.
+    """One line for the user: a ``RagError``'s own message (the user's to fix) or the
+    machine's (``OSError``); anything else is a bug, whose traceback is in the server log.
 
-    >>> friendly_error(ValueError("question: empty; ask something about the articles"))
+    >>> friendly_error(InputError("question: empty; ask something about the articles"))
     'question: empty; ask something about the articles'
     >>> friendly_error(KeyError("x"))
-    "Unexpected error (KeyError: 'x'); see the server log."
+    "Internal error (KeyError: 'x'), a bug in rag, not your input; see the server log."
     """
     message = " ".join(str(exc).split())[:400]
-    if isinstance(exc, ValueError | FileNotFoundError | RuntimeError | PermissionError):
+    if isinstance(exc, RagError | OSError):
         return message or type(exc).__name__
-    return f"Unexpected error ({type(exc).__name__}: {message}); see the server log."
+    return (
+        f"Internal error ({type(exc).__name__}: {message}), a bug in rag, not your input; "
+        "see the server log."
+    )
 
 
 def log_failure(what: str, exc: BaseException) -> None:
-    """Log a failure: one line for bad user input (a ``ValueError``, e.g. an empty or too
-    long question), the traceback for anything unexpected."""
-    if isinstance(exc, ValueError):
+    """Log a failure: one line for the user's own error (a ``RagError``, e.g. an empty or
+    too long question), the traceback for anything else."""
+    if isinstance(exc, RagError):
         log.warning("%s refused: %s", what, friendly_error(exc))
     else:
         log.error("%s failed", what, exc_info=exc)
@@ -105,7 +110,7 @@ def clean_filters(filters: dict | None) -> dict:
     out = {}
     for key, value in (filters or {}).items():
         if key not in FILTER_FIELDS:
-            raise ValueError(f"filter {key!r}: unknown; use {', '.join(FILTER_FIELDS)}")
+            raise InputError(f"filter {key!r}: unknown; use {', '.join(FILTER_FIELDS)}")
         text = " ".join(str(value or "").split())
         if text:
             out[key] = text

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ingest.evaluation import metrics
 from ingest.evaluation.datasets import Dataset, Question, as_questions, load_dataset, select
+from rag.errors import InputError
 from rag.settings import Settings
 
 RESULTS = "results.jsonl"
@@ -203,7 +204,7 @@ def _require_index(settings: Settings) -> None:
 
     store = registry.open_store(settings)
     if not store.exists() or store.count_chunks() == 0:
-        raise ValueError(
+        raise InputError(
             f"collection {settings.collection!r} in {store.location()} is empty; "
             "run `rag ingest` first (or pass --collection)"
         )
@@ -254,12 +255,12 @@ def evaluate(
 
     filters = make_filters(source, since, until, author)
     if workers < 1:
-        raise ValueError(f"workers: {workers}, must be at least 1")
+        raise InputError(f"workers: {workers}, must be at least 1")
     dataset = _resolve(questions, format, collection)
     settings = (settings or Settings()).with_overrides(collection=dataset.collection)
     chosen = select(dataset.questions, limit=limit, sample=sample, seed=seed)
     if not chosen:
-        raise ValueError(f"{dataset.path or 'questions'}: no questions to ask")
+        raise InputError(f"{dataset.path or 'questions'}: no questions to ask")
 
     started_at = datetime.now(UTC)
     started = time.perf_counter()

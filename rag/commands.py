@@ -111,6 +111,9 @@ def ingest_hint(settings) -> str:
     return " ".join(parts) + " <folder>"
 
 
+CORE = ("ask", "status", "delete")  # registered here; other packages add the rest
+
+
 def register(sub) -> None:
     ask = sub.add_parser("ask", help="Answer a question from the indexed articles.")
     ask.add_argument("question")
@@ -151,18 +154,22 @@ def format_answer(answer) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.api import answer
+    from rag.api import answer, preload
     from rag.errors import NotFound
 
     settings = settings_from(args, top_k=args.top_k, retrieval=args.retrieval)
     filters_of(args)  # a bad --since names its flag before any model loads
     from rag import registry
 
-    store = registry.open_store(settings)
-    if not store.exists() or not store.count_chunks():  # exists() creates nothing
-        where = f"{store.location()} (collection {settings.collection})"
-        raise NotFound(f"no articles in {where}; run: {ingest_hint(settings)}")
-    result = answer(args.question, settings=settings, **filters_from(args))
+    loading = preload(settings)  # the models load on the other core meanwhile
+    try:
+        store = registry.open_store(settings)
+        if not store.exists() or not store.count_chunks():  # exists() creates nothing
+            where = f"{store.location()} (collection {settings.collection})"
+            raise NotFound(f"no articles in {where}; run: {ingest_hint(settings)}")
+        result = answer(args.question, settings=settings, **filters_from(args))
+    finally:
+        loading.join()
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

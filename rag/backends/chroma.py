@@ -107,7 +107,9 @@ def _stamp(path) -> tuple | None:
 
 
 def _open(settings: Settings):
-    import chromadb
+    from rag.backends.quick_import import import_chromadb
+
+    chromadb = import_chromadb()
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -791,10 +793,11 @@ class ChromaStore:
             return True
         if not self.settings.chroma_server and not self.settings.chroma_path.exists():
             return False
+        client = self.client
         from chromadb.errors import NotFoundError
 
         try:
-            self.client.get_collection(self.name, embedding_function=None)
+            client.get_collection(self.name, embedding_function=None)
         except (NotFoundError, ValueError):
             return False
         return True

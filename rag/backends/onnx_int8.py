@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rag.backends import sentence_transformers as st
+from rag.errors import NotFound
 from rag.settings import Settings
 
 INT8_FLAGS = ("avx512_vnni", "amx_int8", "avx_vnni")
@@ -127,6 +128,26 @@ def quantised_model(model_dir: Path) -> Path:
     return target
 
 
+def fast_tokenizer(model_dir: Path):
+    """The model's own ``tokenizer.json`` in the ``tokenizers`` library: the same ids as
+    transformers' tokenizer (padded to the longest text, cut at ``MAX_LENGTH``), without
+    importing transformers and torch on the question's path."""
+    from tokenizers import Tokenizer
+
+    path = Path(model_dir) / "tokenizer.json"
+    if not path.is_file():
+        raise NotFound(f"{model_dir}: no tokenizer.json (the int8 embedder needs a fast tokenizer)")
+    tokenizer = Tokenizer.from_file(str(path))
+    pad = tokenizer.padding or {}  # the file's own pad token; its fixed length is dropped
+    tokenizer.enable_truncation(MAX_LENGTH)
+    tokenizer.enable_padding(
+        pad_id=pad.get("pad_id", 0),
+        pad_type_id=pad.get("pad_type_id", 0),
+        pad_token=pad.get("pad_token", "[PAD]"),
+    )
+    return tokenizer
+
+
 class OnnxInt8Embedder:
     """Normalised int8 embeddings with ONNX Runtime; loads (and quantises once) on first use."""
 
@@ -151,9 +172,7 @@ class OnnxInt8Embedder:
 
     @cached_property
     def _tokenizer(self):
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+        return fast_tokenizer(self.path)
 
     @cached_property
     def dimension(self) -> int:
@@ -174,13 +193,11 @@ class OnnxInt8Embedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding
         for i in range(0, len(order), self.batch_size):
             part = [texts[j] for j in order[i : i + self.batch_size]]
-            enc = self._tokenizer(
-                part, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="np"
-            )
+            enc = self._tokenizer.encode_batch(part)
             feed = {
-                "input_ids": enc["input_ids"].astype(np.int64),
-                "attention_mask": enc["attention_mask"].astype(np.int64),
-                "token_type_ids": enc["token_type_ids"].astype(np.int64),
+                "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
             }
             hidden = self._session.run(None, feed)[0]
             mask = feed["attention_mask"][..., None].astype(np.float32)

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
         args.settings = settings = Settings()  # the environment, read once
         check_environment(os.environ)
-        logs.configure("debug" if args.verbose else settings.log_level)
+        logs.configure("debug" if args.verbose else settings.log_level, log_path(args, settings))
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

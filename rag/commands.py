@@ -181,6 +181,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from rag.api import repair, status
+    from rag.text import plural
 
     settings = settings_from(args)
     if args.repair:
@@ -189,7 +190,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"removed {p.n_chunks} uncommitted chunks of {p.source}")
         for p in found.incomplete:
             print(
-                f"removed incomplete article ({p.n_chunks} of {p.expected} chunks) {p.source}; "
+                f"removed incomplete article ({p.n_chunks} of {plural(p.expected, 'chunk')}) "
+                f"{p.source}; "
                 "ingest it again to restore it"
             )
         if found.ok:
@@ -208,11 +210,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"index built by : {built}")
     print(f"language model : {st.llm_model}")
     for info in st.articles:
-        print(f"  - {info.title} ({info.n_chunks} chunks) {info.source}")
+        print(f"  - {info.title} ({plural(info.n_chunks, 'chunk')}) {info.source}")
     for p in st.uncommitted:
-        print(f"uncommitted    : {p.n_chunks} chunks of {p.source} (never used for answers)")
+        print(
+            f"uncommitted    : {plural(p.n_chunks, 'chunk')} of {p.source} (never used for answers)"
+        )
     for p in st.incomplete:
-        print(f"incomplete     : {p.source} has {p.n_chunks} of {p.expected} chunks")
+        print(f"incomplete     : {p.source} has {p.n_chunks} of {plural(p.expected, 'chunk')}")
     if st.uncommitted or st.incomplete:
         print("partial state  : an ingest or delete was interrupted; run `rag status --repair`")
     return 0
@@ -220,11 +224,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     from rag.api import delete
+    from rag.text import plural
 
     removed = delete(args.source, settings=settings_from(args))
     if not removed:
         print(f"rag: no stored article matches {args.source!r}", file=sys.stderr)
         return 1
     for info in removed:
-        print(f"removed: {info.title} ({info.n_chunks} chunks) {info.source}")
+        print(f"removed: {info.title} ({plural(info.n_chunks, 'chunk')}) {info.source}")
     return 0

@@ -14,6 +14,7 @@ traceback appended to ``Settings.log_path`` (``<home>/logs/rag.log``), written o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -66,25 +67,47 @@ class _Format(logging.Formatter):
         return text
 
 
-_handler: logging.Handler | None = None
+class _BugFile(logging.FileHandler):
+    """Our own error records that carry a traceback, appended to the log file; the file
+    (and its folder) is made at the first one, never before."""
+
+    def __init__(self, path: Path):
+        super().__init__(path, encoding="utf-8", delay=True)
+        self.setLevel(logging.ERROR)
+        self.addFilter(lambda r: is_own(r.name) and bool(r.exc_info))
+        self.setFormatter(logging.Formatter("--- %(asctime)s pid %(process)d %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is None:
+            with contextlib.suppress(OSError):
+                Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        super().emit(record)
 
 
-def configure(level: str | int = "warning") -> None:
+_handlers: list[logging.Handler] = []
+
+
+def configure(level: str | int = "warning", log_path: Path | None = None) -> None:
     """Route every log record (and every Python warning) through one stderr handler that
-    shows our own records at ``level`` and above, and libraries' only at debug. Call once
-    at the edge (the ``rag`` command, the UI server); calling again replaces the handler."""
-    global _handler
+    shows our own records at ``level`` and above, and libraries' only at debug; with
+    ``log_path``, our error records with a traceback (a server's bugs) also go there. Call
+    once at the edge (the ``rag`` command, the UI server); calling again replaces them."""
     threshold = LEVELS.get(level, logging.WARNING) if isinstance(level, str) else level
     if threshold > logging.DEBUG:
         for name, value in QUIET_ENVIRONMENT.items():
             os.environ.setdefault(name, value)
     root = logging.getLogger()
-    if _handler is not None:
-        root.removeHandler(_handler)
-    _handler = logging.StreamHandler(sys.stderr)
-    _handler.addFilter(_Threshold(threshold))
-    _handler.setFormatter(_Format("%(message)s"))
-    root.addHandler(_handler)
+    for old in _handlers:
+        root.removeHandler(old)
+    _handlers.clear()
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.addFilter(_Threshold(threshold))
+    stderr.setFormatter(_Format("%(message)s"))
+    _handlers.append(stderr)
+    if log_path is not None:
+        _handlers.append(_BugFile(Path(log_path)))
+    for handler in _handlers:
+        root.addHandler(handler)
     root.setLevel(logging.DEBUG if threshold <= logging.DEBUG else logging.INFO)
     for name in OWN:
         logging.getLogger(name).setLevel(threshold)
@@ -109,6 +132,27 @@ def quiet_transformers() -> None:
         hf_logging.set_verbosity_debug()
     else:
         hf_logging.disable_progress_bar()
+
+
+@contextlib.contextmanager
+def libraries_to_debug():
+    """For noisy one-off work such as exporting a model: a process without logging set up
+    does not get a stderr handler from a library's bare ``logging.warning`` (which would
+    call ``basicConfig``), and transformers' own handler and progress bars are off. Python
+    warnings are left to ``configure`` (``logging.captureWarnings``): the warnings module's
+    state is process-wide, and swapping it here would race with other threads."""
+    root = logging.getLogger()
+    guard = None
+    if not root.handlers:
+        guard = logging.NullHandler()
+        root.addHandler(guard)
+    try:
+        yield
+    finally:
+        if guard is not None:
+            root.removeHandler(guard)
+        if "transformers" in sys.modules:
+            quiet_transformers()
 
 
 def record_bug(exc: BaseException, log_path: Path | None, what: str = "") -> Path:

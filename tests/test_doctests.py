@@ -11,6 +11,7 @@ MODULES = [
     "rag.logs",
     "rag.cli",
     "rag.commands",
+    "rag.progress",
     "rag.text",
     "rag.backends.llama_check",
     "rag.backends.openai_embedder",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 from rag.errors import Unavailable
@@ -315,15 +316,25 @@ def launch(
         ssl_keyfile=ssl_keyfile,
         ssl_certfile=ssl_certfile,
         ssl_verify=False,  # only Gradio's start-up request to itself, on this machine
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,
         show_error=False,
-        quiet=quiet,
+        quiet=True,  # its "set share=True" advice does not apply to an offline tool
         ssr_mode=False,
         max_file_size=f"{settings.max_file_mb:g}mb",
         footer_links=["api"],
         theme=theme(),
         css=CSS,
     )
+    if not quiet:
+        scheme = "https" if ssl_keyfile else "http"
+        shown = f"[{host}]" if ":" in host else host
+        print(f"serving on {scheme}://{shown}:{port}/ (Ctrl+C stops it)", file=sys.stderr)
+    if block:
+        try:
+            while app.is_running:
+                time.sleep(0.2)
+        finally:  # Ctrl+C: the rag command says "interrupted"
+            app.close()
     return app
 
 

@@ -57,7 +57,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--top-k", metavar="N", help="passages shown to the model (1-50)")
     p.add_argument("--retrieval", choices=["dense", "bm25", "hybrid"])
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress (a bar on a terminal, else a line per 5%% of the questions)",
+    )
     add_filter_arguments(p)
     add_settings_arguments(p)
 

@@ -373,18 +373,11 @@ def _run(
     filters=None,
 ) -> dict[str, dict]:
     """Ask the pending questions, appending each scored row to results.jsonl as it arrives."""
-    from tqdm import tqdm
+    from rag.progress import progress as progress_bar
 
     rows: dict[str, dict] = {}
     handle = results_path.open("a", encoding="utf-8") if results_path else None
-    bar = tqdm(
-        total=len(pending),
-        desc="eval",
-        unit="q",
-        file=sys.stderr,
-        disable=not progress,
-        dynamic_ncols=True,
-    )
+    bar = progress_bar(len(pending), "eval", "question", enabled=progress)
 
     def record(row: dict) -> None:
         rows[row["id"]] = row

@@ -5,17 +5,51 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from rag import logs
 from rag.backends import missing_package
 from rag.backends.llama_check import check_llama
 from rag.copying import CopyConstraint, SourceTokens, source_tokens
 from rag.errors import InputError, NotFound
 from rag.protocols import DEFAULT_STOP, Completion, GenerationStats
 from rag.settings import Settings
+
+_native_callback = None  # kept alive: llama.cpp holds a pointer to it
+
+
+def route_native_log() -> None:
+    """Send llama.cpp's own log lines (model loading, ``llama_kv_cache_iswa: using
+    full-size SWA cache…``) to the logger ``llama_cpp.native``, a record per line, instead of
+    straight to stderr: debug records (errors stay errors), shown with ``--verbose``."""
+    global _native_callback
+    if _native_callback is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    log = logging.getLogger("llama_cpp.native")
+    pending: list[str] = []
+    level = [logging.DEBUG]
+
+    @llama_cpp.llama_log_callback
+    def callback(ggml_level: int, text: bytes, _user_data) -> None:
+        if ggml_level != 5:  # 5 continues the previous line; 4 is GGML_LOG_LEVEL_ERROR
+            level[0] = logging.ERROR if ggml_level == 4 else logging.DEBUG
+        pending.append(text.decode("utf-8", "replace"))
+        if pending[-1].endswith("\n"):
+            for line in "".join(pending).splitlines():
+                if line.strip():
+                    log.log(level[0], "%s", line)
+            pending.clear()
+
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    _native_callback = callback
 
 
 class LlamaCppGenerator:
@@ -39,6 +73,7 @@ class LlamaCppGenerator:
             if self._llama is None:
                 from llama_cpp import Llama
 
+                route_native_log()
                 check_llama(self.model_path)  # a crashing build becomes one line, not a segfault
                 self._llama = Llama(
                     model_path=str(self.model_path),
@@ -47,7 +82,7 @@ class LlamaCppGenerator:
                     n_threads_batch=self.n_threads,
                     n_batch=512,
                     seed=0,
-                    verbose=False,
+                    verbose=logs.debug_enabled(),
                 )
                 atexit.register(self.close)
             return self._llama

@@ -16,6 +16,7 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from rag import logs
 from rag.backends import sentence_transformers as st
 from rag.errors import NotFound
 from rag.settings import Settings
@@ -65,15 +66,20 @@ def quantised_model(model_dir: Path) -> Path:
     target = cache_dir() / folder / "model_int8.onnx"
     if target.exists():
         return target
+    name = st._model_name(model_dir)
+    print(f"preparing the int8 embedder once ({name}, about 10 s)…", file=sys.stderr, flush=True)
+    with logs.libraries_to_debug():
+        return _export(model_dir, target)
+
+
+def _export(model_dir: Path, target: Path) -> Path:
     import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
     from transformers import AutoModel, AutoTokenizer
 
-    print(
-        f"embedder: quantising {model_dir.name} to int8 once into {target.parent}", file=sys.stderr
-    )
+    logs.quiet_transformers()
     target.parent.mkdir(parents=True, exist_ok=True)
     model = AutoModel.from_pretrained(
         str(model_dir), local_files_only=True, attn_implementation="eager"
@@ -164,6 +170,7 @@ class OnnxInt8Embedder:
 
         with self._lock:
             options = ort.SessionOptions()
+            options.log_severity_level = 2 if logs.debug_enabled() else 3  # warnings / errors
             if self.threads:
                 options.intra_op_num_threads = self.threads
             return ort.InferenceSession(

@@ -17,6 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # "Loading weights" bars
 
 
 def model_path(settings: Settings) -> Path:
@@ -46,7 +47,10 @@ class SentenceTransformerEmbedder:
     def _model(self):
         from sentence_transformers import SentenceTransformer
 
-        with self._lock:
+        from rag import logs
+
+        with self._lock, logs.libraries_to_debug():
+            logs.quiet_transformers()
             return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
 
     @cached_property

@@ -163,6 +163,11 @@ def status(
     )
 
 
+def collections(settings: Settings | None = None, **overrides) -> list[str]:
+    """The names of the collections in the data directory (or on the Chroma server)."""
+    return registry.open_store(resolve_settings(settings, overrides)).collections()
+
+
 def repair(settings: Settings | None = None, **overrides) -> IndexHealth:
     """Remove what interrupted writes left (uncommitted chunks; incomplete articles, which
     the next ingest of their file adds again, whole). Returns what was found."""

@@ -184,6 +184,11 @@ class Store(Protocol):
         """Whether the collection has been created (an empty one counts); creates nothing."""
         ...
 
+    def collections(self) -> list[str]:
+        """The names of the collections where this one lives (a data directory, a server's
+        database), sorted; creates nothing."""
+        ...
+
     def embedding_model(self) -> EmbeddingModel | None:
         """The embedder recorded with the collection (None: nothing recorded yet)."""
         ...

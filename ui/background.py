@@ -53,6 +53,7 @@ class UploadJob:
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
+    collection: str | None = None  # where the files go (None: the settings' collection)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property

@@ -802,6 +802,14 @@ class ChromaStore:
             return False
         return True
 
+    @_server_errors
+    def collections(self) -> list[str]:
+        """The collections beside this one (its ``__articles`` companions not listed)."""
+        if not self.settings.chroma_server and not self.settings.chroma_path.exists():
+            return []
+        names = (c.name for c in self.client.list_collections())
+        return sorted(n for n in names if not n.endswith(_ARTICLE_SUFFIX))
+
     def location(self) -> str:
         server = self.settings.chroma_server
         if server is None:

@@ -89,7 +89,10 @@ def main(argv=None) -> int:
         print(f"bench: ingested {len(articles)} articles", report, file=sys.stderr)
         server = start_llama_server(model_path(local), home / "llama-server.log")
         remote = local.with_overrides(
-            generator="openai", llm_base_url=server.base_url, llm_model=MODEL_ALIAS
+            generator="openai",
+            llm_base_url=server.base_url,
+            llm_model=MODEL_ALIAS,
+            llm_answer="copy",
         )
         assistants = {"local": Assistant(local), "http": Assistant(remote)}
         for a in assistants.values():  # load models and indexes before timing

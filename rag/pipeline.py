@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from rag import prompts, registry
+from rag import free_text, prompts, registry
 from rag.errors import InputError
 from rag.grounding import best_span, clean_answer
 from rag.lexical import Filters
@@ -305,10 +305,14 @@ class Assistant:
             answer.latency_s = round(time.perf_counter() - started, 4)
             yield answer
             return
-        answer.passages = self.retrieve(standalone, filters=filters)
+        free = self.llm.free_text  # the model writes its own answer from numbered passages
+        k = self.settings.llm_passages if free else None
+        answer.passages = self.retrieve(standalone, k, filters=filters)
         if self._should_abstain_early(answer.passages):
             answer = _abstain(answer)
             yield answer.text
+        elif free:  # only claims that pass the check (rag.claims) are shown
+            answer = yield from free_text.stream_claims(self.llm, self.settings, standalone, answer)
         else:
             evidence = self.select_evidence(standalone, answer.passages)
             sources = [ev.text for ev in evidence]

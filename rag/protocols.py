@@ -84,9 +84,18 @@ class GenerationStats:
 
 @runtime_checkable
 class Generator(Protocol):
-    """A language model that completes prompts (in-process or behind a server)."""
+    """A language model that completes prompts (in-process or behind a server).
+
+    ``free_text``: the model answers in its own words from numbered passages, and the
+    pipeline checks every claim of its reply (``rag.free_text``, ``rag.claims``); when False
+    it copies one span of ``copy_from`` (the evidence sentences). ``chat``: the prompt is
+    sent as a user message after ``system`` (an instruction-tuned model); when False the
+    model completes the prompt as written (a base model, worked examples).
+    """
 
     name: str
+    free_text: bool
+    chat: bool
 
     def stream(
         self,
@@ -96,8 +105,18 @@ class Generator(Protocol):
         stop: Sequence[str] = DEFAULT_STOP,
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
+        system: str | None = None,
     ) -> Iterator[str]:
-        """Yield the completion's text; with ``copy_from``, only a run of their words."""
+        """Yield the completion's text; with ``copy_from``, only a run of their words.
+        ``system`` is the system message of a chat model (ignored by the others)."""
+        ...
+
+    def context_window(self) -> int:
+        """Tokens the model takes, prompt and answer together."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for this model (an upper estimate where it cannot tell)."""
         ...
 
     def complete(

@@ -99,6 +99,7 @@ class Citation:
 
 
 SHAPES = ("factoid", "explanation", "yes-no", "summary")
+UNSUPPORTED_MARK = "(unsupported)"  # after a claim that failed its check, when shown
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,15 @@ def render_claims(claims: list[Claim]) -> str:
     >>> claims = [Claim("SoftBank pays $3bn.", (1,), ok), Claim("It hires 1,000.", (2, 3), ok)]
     >>> render_claims(claims)
     'SoftBank pays $3bn. [1] It hires 1,000. [2][3]'
+    >>> render_claims([Claim("It hires 9,000.", (), ClaimCheck(False, reason="..."))])
+    'It hires 9,000. (unsupported)'
     """
-    return " ".join(f"{c.text} {''.join(f'[{n}]' for n in c.citations)}".strip() for c in claims)
+    return " ".join(
+        f"{c.text} {''.join(f'[{n}]' for n in c.citations)}".strip()
+        if c.check.passed
+        else f"{c.text} {UNSUPPORTED_MARK}"
+        for c in claims
+    )
 
 
 @dataclass

@@ -101,6 +101,32 @@ class Settings(BaseSettings):
     llm_retries: int = Field(
         2, ge=0, le=10, description="openai: retries on connection errors, 429 and 5xx"
     )
+    llm_answer: Literal["free", "copy"] = Field(
+        "free",
+        description="openai: free = the model answers in its own words from numbered passages "
+        "and every claim is checked (rag.claims); copy = one evidence sentence, a copy grammar "
+        "and one verbatim span",
+    )
+    llm_context: int = Field(
+        2048,
+        ge=512,
+        le=1_048_576,
+        description="openai: the model's context in tokens when the server does not say "
+        "(llama.cpp's /props and vLLM's /v1/models do)",
+    )
+    llm_answer_tokens: int = Field(
+        300, ge=16, le=4096, description="openai, free: tokens kept for the answer"
+    )
+    llm_passages: int = Field(
+        8, ge=1, le=50, description="openai, free: passages offered to the model (as many as fit)"
+    )
+    llm_prompts: Path | None = Field(
+        None, description="openai, free: a TOML file replacing the prompt templates"
+    )
+    unsupported_claims: Literal["drop", "mark"] = Field(
+        "drop",
+        description="a claim that fails the check is dropped, or shown marked as unsupported",
+    )
 
     # Ingestion
     chunk_size: int = Field(700, ge=100, le=8000, description="Target chunk length in characters.")
@@ -233,6 +259,14 @@ class Settings(BaseSettings):
         local_model = self.embedding_model and self.embedder in in_process
         if local_model and not Path(self.embedding_model).expanduser().exists():
             fail("embedding_model", "must be a local model directory (no such path)")
+        if self.llm_prompts is not None:
+            from rag.prompts import load_templates
+
+            try:
+                load_templates(self.llm_prompts)
+            except (ValueError, OSError) as exc:
+                reason = str(exc).split("): ", 1)[-1]
+                fail("llm_prompts", f"must be a TOML file of prompt templates; {reason}")
         local_llm = self.llm_model and self.generator == "llama-cpp"
         if local_llm and not Path(self.llm_model).expanduser().is_file():
             fail("llm_model", "must be a GGUF file (no such file)")
@@ -340,12 +374,12 @@ def accepted(field: str) -> str:
         low = limits.get("Ge", limits.get("Gt"))
         high = limits.get("Le")
         if "Ge" in limits and high is not None:
-            return f"must be {noun} from {low:g} to {high:g}"
+            return f"must be {noun} from {_num(low)} to {_num(high)}"
         parts = []
         if low is not None:
-            parts.append(f"{'≥' if 'Ge' in limits else '>'} {low:g}")
+            parts.append(f"{'≥' if 'Ge' in limits else '>'} {_num(low)}")
         if high is not None:
-            parts.append(f"≤ {high:g}")
+            parts.append(f"≤ {_num(high)}")
         return f"must be {noun}" + (" " + " and ".join(parts) if parts else "")
     if kind is Path:
         return "must be a path"
@@ -354,6 +388,13 @@ def accepted(field: str) -> str:
     if "MinLen" in limits:
         return f"must be at least {limits['MinLen']} characters"
     return "must be text"
+
+
+def _num(value: float) -> str:
+    """>>> _num(1_048_576), _num(0.25), _num(-1.0)
+    ('1048576', '0.25', '-1')
+    """
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 _ACCEPTS = {

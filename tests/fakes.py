@@ -52,14 +52,27 @@ class ScriptedLLM:
     """Answers from a script: a function of the prompt, or a fixed reply. Records prompts.
 
     It does not restrict itself to ``copy_from`` (the pipeline's grounding must catch
-    that); ``copy_prob`` is what it reports as its wish to copy.
+    that); ``copy_prob`` is what it reports as its wish to copy. With ``free_text`` the
+    pipeline treats it as a model answering in its own words (claims checked one by one).
     """
 
-    def __init__(self, reply: str | Callable[[str], str] = "unknown", copy_prob: float = 1.0):
+    def __init__(
+        self,
+        reply: str | Callable[[str], str] = "unknown",
+        copy_prob: float = 1.0,
+        *,
+        free_text: bool = False,
+        chat: bool = False,
+        context: int = 2048,
+    ):
         self.name = "scripted"
         self.reply = reply
         self.copy_prob = copy_prob
+        self.free_text = free_text
+        self.chat = chat
+        self.context = context
         self.prompts: list[str] = []
+        self.systems: list[str | None] = []
         self.copy_from: list[Sequence[str] | None] = []
 
     def _text(self, prompt: str, stop: Sequence[str]) -> str:
@@ -78,9 +91,11 @@ class ScriptedLLM:
         stop: Sequence[str] = DEFAULT_STOP,
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
+        system: str | None = None,
     ) -> Iterator[str]:
         text = self._text(prompt, stop)
         self.copy_from.append(copy_from)
+        self.systems.append(system)
         stats = stats if stats is not None else GenerationStats()
         stats.prompt_tokens = self.count_tokens(prompt)
         if copy_from:
@@ -97,6 +112,9 @@ class ScriptedLLM:
 
     def warm_up(self) -> None:
         pass
+
+    def context_window(self) -> int:
+        return self.context
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

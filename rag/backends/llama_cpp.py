@@ -101,6 +101,16 @@ class LlamaCppGenerator:
                 self._llama.close()
                 self._llama = None
 
+    free_text = False  # the shipped 270M base model copies a span of the evidence
+    chat = False
+
+    def context_window(self) -> int:
+        return self.n_ctx
+
+    def count_tokens(self, text: str) -> int:
+        with self._lock:
+            return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     def _fit(self, prompt: str, max_tokens: int) -> int:
         """The prompt's length in tokens, or a one-line error when it would overflow the
         context window."""
@@ -156,6 +166,7 @@ class LlamaCppGenerator:
         stop: Sequence[str] = DEFAULT_STOP,
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
+        system: str | None = None,
     ) -> Iterator[str]:
         stats = stats if stats is not None else GenerationStats()
         with self._lock:

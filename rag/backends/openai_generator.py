@@ -146,7 +146,7 @@ def copy_probability(top_logprobs: dict[str, float], sources: Sequence[str]) -> 
         for token, logprob in top_logprobs.items():  # a bare space begins a number
             if token and not token.strip(" "):
                 counted[token] = logprob
-    return min(1.0, sum(math.exp(v) for v in counted.values() if v is not None))
+    return min(1.0, sum((math.exp(v) for v in counted.values() if v is not None), 0.0))
 
 
 def _top_logprobs(choice: dict) -> dict[str, float] | None:
@@ -171,7 +171,7 @@ def _top_logprobs(choice: dict) -> dict[str, float] | None:
 def parse_sse(lines: Iterable[str]) -> Iterator[dict]:
     """The JSON events of a server-sent event stream, up to ``data: [DONE]``.
 
-    >>> list(parse_sse(['data: {"a": 1}', '', ': ping', 'data: [DONE]', 'data: {"b": 2}']))
+    >>> list(parse_sse(['data: {"a": 1}', '', ': ping', 'data: [DONE]', '', 'data: {"b": 2}']))
     [{'a': 1}]
     """
     data: list[str] = []
@@ -236,8 +236,14 @@ class OpenAIGenerator:
         retries: int = 2,
         backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
+        answer: str = "free",
+        context: int = 2048,
     ):
         self.base_url = base_url.rstrip("/")
+        self.free_text = answer == "free"
+        self.default_context = context
+        self._context: int | None = None
+        self._tokenizer: str | None = None  # which endpoint counts tokens, once known
         self._model = model
         self.name = f"openai:{model or '(served model)'}@{self.base_url}"
         self.api = api
@@ -303,6 +309,54 @@ class OpenAIGenerator:
             return bool(_INSTRUCT_NAME.search(self.model))
         return self.api == "chat"
 
+    @property
+    def _root(self) -> str:
+        """The server's address without ``/v1``, where llama.cpp and vLLM put their extras."""
+        return self.base_url.removesuffix("/v1")
+
+    def _get_json(self, method: str, url: str, body: dict | None = None) -> Any:
+        """A best-effort request for what the server may say about itself: None when it
+        does not answer that (a refused connection still fails as usual)."""
+        response = self._send(method, url, body)
+        if response.status_code >= 400:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    def context_window(self) -> int:
+        """The model's context in tokens, as the server says: llama.cpp's ``GET /props``
+        (``default_generation_settings.n_ctx``, per slot), vLLM's ``max_model_len`` in
+        ``GET /v1/models``; else the setting (``RAG_LLM_CONTEXT``). Asked once."""
+        if self._context is None:
+            self._context = _served_context(self._get_json("GET", self._root + "/props"))
+            if self._context is None:
+                listing = self._get_json("GET", "models")
+                self._context = _listed_context(listing, self.model)
+            self._context = self._context or self.default_context
+        return self._context
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` by the server's own tokenizer where it has an endpoint for it
+        (llama.cpp and vLLM ``POST /tokenize``, llama-cpp-python ``POST /extras/tokenize``),
+        else an upper estimate (a token per three characters)."""
+        if self._tokenizer is None:
+            self._tokenizer = "estimate"
+            for path in ("/tokenize", "/extras/tokenize"):
+                if _token_count(self._tokenize(path, "probe")) is not None:
+                    self._tokenizer = path
+                    break
+        if self._tokenizer != "estimate":
+            count = _token_count(self._tokenize(self._tokenizer, text))
+            if count is not None:
+                return count
+        return len(text) // 3 + 1
+
+    def _tokenize(self, path: str, text: str) -> Any:
+        body = {"content": text, "prompt": text, "input": text, "model": self.model}
+        return self._get_json("POST", self._root + path, body)
+
     # ----- requests ---------------------------------------------------------------------
     def _error(self, cause: str) -> LLMServerError:
         return LLMServerError(f"LLM server {self.base_url}: {_one_line(cause, 400)}")
@@ -356,7 +410,12 @@ class OpenAIGenerator:
         raise AssertionError("unreachable")
 
     def _body(
-        self, prompt: str, max_tokens: int, stop: Sequence[str], copy_from: Sequence[str] | None
+        self,
+        prompt: str,
+        max_tokens: int,
+        stop: Sequence[str],
+        copy_from: Sequence[str] | None,
+        system: str | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
@@ -366,7 +425,7 @@ class OpenAIGenerator:
         }
         if self.chat:
             body["messages"] = [
-                {"role": "system", "content": prompts.CHAT_SYSTEM},
+                {"role": "system", "content": system or prompts.CHAT_SYSTEM},
                 {"role": "user", "content": prompt},
             ]
         else:
@@ -438,9 +497,10 @@ class OpenAIGenerator:
         stop: Sequence[str] = DEFAULT_STOP,
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
+        system: str | None = None,
     ) -> Iterator[str]:
         stats = stats if stats is not None else GenerationStats()
-        body = self._body(prompt, max_tokens, stop, copy_from)
+        body = self._body(prompt, max_tokens, stop, copy_from, system)
         sources = [s for s in copy_from or () if s.strip()]
         if sources and self.top_logprobs > 0:
             self._probe(body, sources, stats)
@@ -480,6 +540,46 @@ class OpenAIGenerator:
         )
 
 
+def _served_context(props: Any) -> int | None:
+    """llama.cpp's ``/props``: the context of one slot.
+
+    >>> _served_context({"default_generation_settings": {"n_ctx": 4096}})
+    4096
+    >>> _served_context({"detail": "Not Found"}) is None
+    True
+    """
+    if not isinstance(props, dict):
+        return None
+    settings = props.get("default_generation_settings")
+    value = (settings if isinstance(settings, dict) else {}).get("n_ctx", props.get("n_ctx"))
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _listed_context(listing: Any, model: str) -> int | None:
+    """vLLM's ``/v1/models``: ``max_model_len`` of the model.
+
+    >>> _listed_context({"data": [{"id": "q", "max_model_len": 32768}]}, "q")
+    32768
+    >>> _listed_context({"data": [{"id": "q"}]}, "q") is None
+    True
+    """
+    entries = listing.get("data") if isinstance(listing, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("id") == model:
+            value = entry.get("max_model_len")
+            return value if isinstance(value, int) and value > 0 else None
+    return None
+
+
+def _token_count(reply: Any) -> int | None:
+    """The count in a tokenize reply: ``{"tokens": [...]}`` or ``{"count": n}``."""
+    if not isinstance(reply, dict):
+        return None
+    if isinstance(reply.get("count"), int):
+        return reply["count"]
+    return len(reply["tokens"]) if isinstance(reply.get("tokens"), list) else None
+
+
 def _server_message_of(event: dict) -> str:
     err = event.get("error")
     if isinstance(err, dict):
@@ -498,6 +598,8 @@ def create(settings: Settings) -> OpenAIGenerator:
         top_logprobs=settings.llm_top_logprobs,
         timeout=settings.llm_timeout,
         retries=settings.llm_retries,
+        answer=settings.llm_answer,
+        context=settings.llm_context,
     )
 
 

@@ -51,6 +51,7 @@ def indexed(tmp_path_factory, server):
         llm_base_url=server.base_url,
         llm_model=MODEL_ALIAS,
         llm_api_key=KEY,
+        llm_answer="copy",  # the copy path through a server; free text: test_smollm2_server.py
     )
     report = ingest.ingest(corpus, settings=settings)
     assert report.ok, report
@@ -116,6 +117,7 @@ def _ask_cli(settings, **env) -> subprocess.CompletedProcess:
         PYTHONPATH=str(ROOT),
         RAG_HOME=str(settings.home),
         RAG_GENERATOR="openai",
+        RAG_LLM_ANSWER="copy",
         RAG_LLM_RETRIES="1",
         **env,
     )

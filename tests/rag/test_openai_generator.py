@@ -53,6 +53,8 @@ class FakeServer:
             return item
         if request.url.path.endswith("/models"):
             return httpx.Response(200, json={"data": [{"id": m} for m in self.models]})
+        if not request.url.path.endswith("completions"):  # /props, /tokenize: not served
+            return httpx.Response(404, json={"detail": "Not Found"})
         body = json.loads(request.content)
         chat = request.url.path.endswith("/chat/completions")
         if not body.get("stream"):
@@ -76,7 +78,10 @@ class FakeServer:
 
 
 def generator(server: FakeServer, **kw) -> OpenAIGenerator:
+    """A generator in copy mode (one evidence sentence, a grammar, one span): the mode these
+    tests are about; free text is tested in test_free_text.py."""
     kw.setdefault("backoff", 0.0)
+    kw.setdefault("answer", "copy")
     model = kw.pop("model", "gemma")
     return OpenAIGenerator(URL, model, transport=httpx.MockTransport(server), **kw)
 

@@ -201,12 +201,13 @@ def _ingest_articles(dataset: Dataset, settings: Settings, progress: bool) -> di
 def _require_index(settings: Settings) -> None:
     """Asking an empty collection would only measure abstentions: stop with a clear line."""
     from rag import registry
+    from rag.commands import ingest_hint
 
     store = registry.open_store(settings)
     if not store.exists() or store.count_chunks() == 0:
         raise InputError(
             f"collection {settings.collection!r} in {store.location()} is empty; "
-            "run `rag ingest` first (or pass --collection)"
+            f"run: {ingest_hint(settings)} (or pass --collection)"
         )
 
 

@@ -210,7 +210,7 @@ def test_sample_and_limit(indexed, questions_file):
 
 
 def test_empty_collection_is_refused(settings, fake_embedder, scripted_llm, questions_file):
-    with pytest.raises(ValueError, match="collection 'articles' .* is empty; run `rag ingest`"):
+    with pytest.raises(ValueError, match="collection 'articles' .* is empty; run: rag ingest "):
         evaluate(questions_file, settings=settings)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag import logs
+from rag import logs, prompts
 from rag.backends import missing_package
 from rag.backends.llama_check import check_llama
 from rag.copying import CopyConstraint, SourceTokens, source_tokens
@@ -88,7 +88,15 @@ class LlamaCppGenerator:
             return self._llama
 
     def warm_up(self) -> None:
-        self.llama  # noqa: B018 (loads the model)
+        """Load the model, and evaluate the answering prompt's fixed worked examples into
+        its context (the KV cache): llama.cpp reuses a prompt's longest evaluated prefix, so
+        a first question then evaluates only its own sources and question. A one-off
+        ``rag ask`` runs this beside retrieval, on the other core."""
+        with self._lock:
+            llama = self.llama
+            if llama.n_tokens == 0:
+                prefix = prompts.ANSWER_PREFIX.encode("utf-8")
+                llama.eval(llama.tokenize(prefix, add_bos=True, special=True))
 
     def for_worker(self, n_threads: int) -> LlamaCppGenerator:
         """Another context on the same model file, for another thread (``rag eval --workers``)."""

@@ -18,6 +18,7 @@ from rag import api, registry
 from rag.errors import InputError, RagError
 from rag.records import Answer, IngestResult, answer_from_dict
 from rag.settings import Settings
+from rag.text import plural
 from ui import render, uploads
 from ui.background import ThrottledEmbedder, UploadJob, UploadWorker
 from ui.chats import ChatStore
@@ -399,7 +400,7 @@ class Service:
         rows = job.rows
         counts = {s: sum(r.status == s for _, r in rows) for s in ("added", "updated", "failed")}
         summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing new"
-        return render.ingest_results_html(rows, summary=f"{job.n_sent} file(s): {summary}")
+        return render.ingest_results_html(rows, summary=f"{plural(job.n_sent, 'file')}: {summary}")
 
     def close(self) -> None:
         """Stop the background upload worker (the running upload ends part-way)."""

@@ -5,13 +5,18 @@ Screenshots go to test-artifacts/ui/."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 import ingest
 import rag
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, ROOT
 from tests.ui.test_browser import CHROMIUM_ARGS, free_port, shot
 
 pytest.importorskip("playwright")
@@ -203,14 +208,51 @@ def test_the_collection_is_chosen_in_the_page(server, browser):
     context.close()
 
 
-def test_a_chat_survives_a_server_restart(home, browser):
-    server = Server(home).start()
-    context = browser.new_context(viewport={"width": 1360, "height": 960})
+def rag_ui(home: Path, port: int) -> subprocess.Popen:
+    """``rag ui`` as its own process, once it says it serves."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_HOME=str(home), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "ui", "--port", str(port), "--no-warm-up"],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if line.startswith("serving on") or proc.poll() is not None:
+            break
+    assert proc.poll() is None, proc.stderr.read()
+    return proc
+
+
+def stop_ui(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
     try:
-        page = open_page(context, server.url)
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+def test_a_chat_survives_a_server_restart(home, browser):
+    """Two ``rag ui`` processes one after the other on the same port and data directory:
+    nothing of the chat is kept in the first process's memory."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    first = rag_ui(home, port)
+    context = browser.new_context(viewport={"width": 1360, "height": 960})
+    second = None
+    try:
+        page = open_page(context, url)
         ask(page, SOFTBANK)
-        server.stop()
-        server.start()  # a new process would read the same files: nothing kept in memory
+        stop_ui(first)
+        assert first.returncode == 130
+        second = rag_ui(home, port)
         page.reload()
         page.wait_for_selector("#chat .rag-final")
         assert SOFTBANK in chat_titles(page)
@@ -218,7 +260,9 @@ def test_a_chat_survives_a_server_restart(home, browser):
         shot(page, "chat-after-restart")
     finally:
         context.close()
-        server.stop()
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                stop_ui(proc)
 
 
 def test_with_logins_chats_follow_the_user_not_the_browser(home, browser):

@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     n_fit = {c: 0 for c in CONTEXTS}
     for q in answerable:
         passages = assistant.retrieve(q.question, max(ks))
-        evidence = assistant.select_evidence(q.question, passages[: settings.top_k])
+        evidence = assistant.gather(q.question, passages[: settings.top_k]).ranked
         hits["sentence"] += bool(evidence) and contains_gold(evidence[0].text, q.answers)
         for k in ks:
             hits[f"top{k}"] += contains_gold(

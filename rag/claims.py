@@ -25,16 +25,12 @@ deterministic; its figures are in ``bench/RESULTS.md`` (``bench/claim_check.py``
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import combinations
 
-import snowballstemmer
-
 from rag.records import Citation, Claim, ClaimCheck, Passage
-from rag.text import STOPWORDS, split_sentences
+from rag.text import STOPWORDS, split_sentences, stem
 
 MIN_COVERAGE = 0.75
 MAX_PAIR_CANDIDATES = 6
@@ -95,20 +91,6 @@ _FREE_WORDS = (
     - frozenset(_ORDINALS)
 )
 _IGNORED = STOPWORDS | _FREE_WORDS | {"s", "t"}
-
-_stem_lock = threading.Lock()
-_stemmer = snowballstemmer.stemmer("english")
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """The Snowball (Porter 2) English stem of a lower-cased word.
-
-    >>> [stem(w) for w in ["paying", "pays", "companies", "conquered"]]
-    ['pay', 'pay', 'compani', 'conquer']
-    """
-    with _stem_lock:  # a Snowball stemmer keeps state between calls
-        return _stemmer.stemWord(word)
 
 
 # ----- words of a text --------------------------------------------------------------------

@@ -75,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = None
     try:
-        from rag.settings import Settings
+        from rag.settings import resolve
 
-        args.settings = settings = Settings()  # the environment, read once
+        args.settings = settings = resolve()  # the environment, read once
         check_environment(os.environ)
         logs.configure("debug" if args.verbose else settings.log_level, log_path(args, settings))
         return int(args.func(args) or 0)

@@ -71,12 +71,11 @@ def settings_from(args: argparse.Namespace, **extra):
     """The settings read at start-up (``args.settings``, else the environment) with the
     command's flags applied; a bad flag value is one ``ConfigError`` naming the flag."""
     from rag.errors import ConfigError
-    from rag.settings import Settings
+    from rag.settings import resolve
 
-    base = getattr(args, "settings", None) or Settings()
     flags = {k: getattr(args, k, None) for k in ("home", "collection")} | extra
     try:
-        return base.with_overrides(**flags)
+        return resolve(getattr(args, "settings", None), **flags)
     except ConfigError as exc:
         if flags.get(exc.field) is not None:
             raise exc.relabel(flag_of(exc.field)) from None
@@ -141,8 +140,9 @@ def register(sub) -> None:
 
 
 def format_answer(answer) -> str:
-    """Human-readable answer with its numbered sources and quoted passages."""
-    lines = [answer.text]
+    """Human-readable answer (its claims with their ``[n]`` markers, wrapped) with its
+    numbered sources, each listed once with the quoted sentence."""
+    lines = [textwrap.fill(answer.text, width=88, break_long_words=False)]
     if answer.citations:
         lines.append("")
         lines.append("Sources:")

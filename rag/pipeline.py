@@ -1,16 +1,41 @@
-"""The Assistant: retrieve passages, select evidence sentences, generate, ground, cite."""
+"""The Assistant: a question in, an ``Answer`` out, in six steps.
+
+1. ``standalone_question``: a follow-up gets the subject of the conversation.
+2. ``retrieve``: passages (hybrid dense + BM25 by default).
+3. ``shape``: factoid, explanation, yes-no or summary (``rag.shapes``).
+4. ``gather``: whole sentences of the retrieved articles, scored against the question, and
+   how well they cover it (``rag.evidence``); too little evidence abstains here.
+5. ``compose``: a ``Draft``, claims each citing the evidence sentences they come from. A
+   factoid is a span the model copies from the best sentence (copy-only decoding); an
+   explanation, the sentences that best answer the question; a yes-no question, the
+   sentence that settles it; a summary, the lead of the best-matching article. A model
+   that writes free text (``Generator.free_text``) answers instead through
+   ``rag.free_text``, and only its claims that pass the check are kept.
+6. ``finish``: citations numbered once per sentence, claims rendered with ``[n]`` markers.
+"""
 
 from __future__ import annotations
 
-import math
 import re
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from rag import free_text, prompts, registry
 from rag.errors import InputError
+from rag.evidence import (
+    Evidence,
+    candidates,
+    choose_sentences,
+    content_coverage,
+    coverage,
+    in_article_order,
+    lead_spans,
+    question_terms,
+    score,
+    sentence_spans,
+)
 from rag.grounding import best_span, clean_answer
 from rag.lexical import Filters
 from rag.protocols import Embedder, GenerationStats, Generator, Store
@@ -23,13 +48,27 @@ from rag.records import (
     Passage,
     render_claims,
 )
-from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
+from rag.retrieval import PassageRetriever
 from rag.settings import Settings
-from rag.text import split_sentences, tokenize
+from rag.shapes import EXPLANATION, FACTOID, SUMMARY, YES_NO, prefers_sentence, question_shape
+
+__all__ = ["Assistant", "Draft", "DraftClaim", "Evidence", "Support"]
+from rag.tracing import traced_retrieve, traced_stream
 
 MAX_QUESTION_CHARS = 2000
 MIN_SPAN_OVERLAP = 0.5
-MIN_SENTENCE_CHARS = 20
+# An explanation: the best sentence and up to two more scoring within EXPLAIN_MARGIN of it,
+# plus the sentence that follows the best one in its article if it scores within
+# FOLLOW_MARGIN (news often gives the reason or the detail right after); at most MAX_CLAIMS.
+# Chosen on the tuning part of the news dev set (bench/explain_margins.py, bench/RESULTS.md).
+EXPLAIN_MARGIN = 0.3
+EXPLAIN_PICKS = 3
+FOLLOW_MARGIN = 1.0
+FOLLOW_GAP = 2  # the next sentence may stand after one heading or fragment
+MAX_CLAIMS = 4
+SUMMARY_SENTENCES = 3  # lead sentences of one article
+SUMMARY_ARTICLES = 3  # articles a summary of "the articles" covers, two sentences each
+VERBATIM = ClaimCheck(True, reason="verbatim")
 _PRONOUN = re.compile(r"\b(it|they|them|he|him|she|its|their|his|her)\b", re.IGNORECASE)
 _POSSESSIVE = {"its", "their", "his", "her"}
 _NAME = re.compile(r"\b[A-Z][\w&.-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w&.-]*)*")
@@ -37,17 +76,44 @@ _QUESTION_WORDS = frozenset(
     "how what who whom whose when where why which is are was were does do did can could will "
     "would should has have had the a an in on at".split()
 )
+_PLURAL_SUMMARY = re.compile(r"\b(?:articles|stories|reports|news)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """A sentence of a retrieved passage; offsets are in the article's text."""
+class Support:
+    """What the retrieved articles offer for a question: their sentences scored against it
+    (best first), the articles' texts, and the measures abstention is decided on."""
 
-    passage: Passage
-    start: int
-    end: int
+    ranked: list[Evidence]
+    texts: dict[str, str | None]
+    relevance: float  # the best passage's cosine similarity to the question
+    coverage: float  # weighted share of the question's words in the best sentence's context
+    topic: float = 1.0  # the same for the question's words that are not names
+
+    @property
+    def best(self) -> Evidence | None:
+        return self.ranked[0] if self.ranked else None
+
+
+@dataclass(frozen=True)
+class DraftClaim:
+    """A claim before numbering: its text and the evidence sentences that support it."""
+
     text: str
-    score: float
+    sources: tuple[Evidence, ...]
+    check: ClaimCheck = VERBATIM
+
+
+@dataclass
+class Draft:
+    """What ``compose`` makes: the claims to show (none: abstain), the shape they answer
+    in, and the short answer of a factoid."""
+
+    claims: list[DraftClaim] = field(default_factory=list)
+    shape: str = FACTOID
+    short_answer: str | None = None
+    dropped: list[DraftClaim] = field(default_factory=list)
+    streamed: bool = False  # its text already went out piece by piece (the model's words)
 
 
 def last_user_question(history) -> str | None:
@@ -112,64 +178,18 @@ def resolve_follow_up(previous: str, question: str) -> str:
     return question[: match.start()] + replacement + question[match.end() :]
 
 
-_NUMBER = re.compile(r"\d")
-_ASKS_NUMBER = re.compile(
-    r"^(how (many|much|long|old|far|large|big|tall|often)|what (year|percentage|"
-    r"number|amount)|in what year|when)\b",
-    re.IGNORECASE,
-)
-ANSWER_SHAPE_BONUS = 0.2
-# Best sentence holds a gold answer for 68.0% of 200 SQuAD dev questions at 1.0, 65.5% at 0.5.
-LEXICAL_WEIGHT = 1.0
-
-
-def expected_answer_shape(question: str) -> re.Pattern | None:
-    """A pattern the answer sentence should match, from the question's form.
-
-    >>> expected_answer_shape("How many trees are there?").pattern
-    '\\\\d'
-    >>> expected_answer_shape("Why did it close?") is None
-    True
-    """
-    return _NUMBER if _ASKS_NUMBER.search(question.strip()) else None
-
-
-def weighted_overlap(question: str, sentences: list[str]) -> list[float]:
-    """Share of the question's words in each sentence, rarer words (across the candidates)
-    weighing more.
-
-    >>> weighted_overlap("park trees", ["The park opened.", "The park has trees."])
-    [0.42..., 1.0]
-    """
-    terms = set(tokenize(question))
-    if not terms:
-        return [0.0] * len(sentences)
-    bags = [set(tokenize(s)) for s in sentences]
-    n = len(bags)
-    weight = {t: math.log(1 + n / (1 + sum(t in b for b in bags))) for t in terms}
-    total = sum(weight.values()) or 1.0
-    return [sum(weight[t] for t in terms & bag) / total for bag in bags]
-
-
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    na = math.sqrt(sum(x * x for x in a)) or 1.0
-    nb = math.sqrt(sum(y * y for y in b)) or 1.0
-    return dot / (na * nb)
-
-
 class Assistant:
     """Answers questions over one collection. Cheap to build; models load on first use."""
 
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: Settings,
         *,
         embedder: Embedder | None = None,
         llm: Generator | None = None,
         store: Store | None = None,
     ):
-        self.settings = settings or Settings()
+        self.settings = settings
         self._embedder = embedder
         self._llm = llm
         self.store = store or registry.open_store(self.settings)
@@ -187,102 +207,200 @@ class Assistant:
         return self._llm
 
     @cached_property
-    def retriever(self):
-        dense = DenseRetriever(self.store, self.embedder)
-        if self.settings.retrieval == "dense":
-            return dense
-        lexical = BM25Retriever(self.store)
-        if self.settings.retrieval == "bm25":
-            return lexical
-        return HybridRetriever(dense, lexical, self.settings.fetch_k)
+    def retriever(self) -> PassageRetriever:
+        s = self.settings
+        return PassageRetriever(
+            self.store, self.embedder, k=s.top_k, fetch_k=s.fetch_k, mode=s.retrieval
+        )
 
-    # ----- steps --------------------------------------------------------------------
+    # ----- 1. standalone question ---------------------------------------------------
     def standalone_question(self, question: str, history=None) -> str:
         """Resolve a follow-up that leans on the conversation (see ``resolve_follow_up``)."""
         previous = last_user_question(history)
         return resolve_follow_up(previous, question) if previous else question
 
+    def embed(self, question: str) -> list[float]:
+        """The question's vector: computed once per answer, then passed to every step."""
+        return self.retriever.embed(question)
+
+    # ----- 2. retrieve --------------------------------------------------------------
     def retrieve(
-        self, question: str, k: int | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        vector: list[float] | None = None,
     ) -> list[Passage]:
-        if filters:
-            return self.retriever.retrieve(question, k or self.settings.top_k, filters)
-        return self.retriever.retrieve(question, k or self.settings.top_k)
+        return traced_retrieve(self.retriever, question, k=k, filters=filters, vector=vector)
 
     def nothing_matches(self, filters: Filters | None) -> bool:
         """Filters that no stored chunk satisfies (an indexed lookup in the store)."""
-        any_match = getattr(self.store, "any_match", None)
-        return bool(filters) and any_match is not None and not any_match(filters)
+        return filters is not None and not self.store.any_match(filters)
 
-    def select_evidence(self, question: str, passages: list[Passage]) -> list[Evidence]:
-        """The sentences of the passages that best match the question, best first."""
-        seen: set[tuple[str, int]] = set()
-        candidates: list[tuple[Passage, int, int, str]] = []
-        for passage in passages:
-            chunk = passage.chunk
-            for s, e in split_sentences(chunk.text):
-                key = (chunk.article_id, chunk.start + s)
-                text = chunk.text[s:e]
-                if key in seen or len(text) < MIN_SENTENCE_CHARS or text == passage.title:
-                    continue  # headlines and fragments are not evidence
-                seen.add(key)
-                candidates.append((passage, chunk.start + s, chunk.start + e, text))
-        if not candidates:
-            return []
-        query_vec = self.embedder.embed_query(question)
-        sentence_vecs = self.embedder.embed_documents([c[3] for c in candidates])
-        lexical = weighted_overlap(question, [c[3] for c in candidates])
-        wants = expected_answer_shape(question)
-        scored = []
-        for (passage, start, end, text), vec, lex in zip(
-            candidates, sentence_vecs, lexical, strict=True
+    # ----- 3. shape -----------------------------------------------------------------
+    def shape(self, question: str) -> str:
+        """The answer's shape the question's wording asks for (``rag.shapes``)."""
+        return question_shape(question)
+
+    # ----- 4. evidence --------------------------------------------------------------
+    def gather(
+        self, question: str, passages: list[Passage], vector: list[float] | None = None
+    ) -> Support:
+        """The retrieved articles' sentences scored against the question, and how well the
+        best one (with the sentence before it and its article's title) covers the
+        question's words."""
+        texts = self.article_texts(passages)
+        found = candidates(passages, texts)
+        relevance = max((p.score for p in passages), default=0.0)
+        if not found:
+            return Support([], texts, relevance, 0.0)
+        query_vector = vector if vector is not None else self.embedder.embed_query(question)
+        vectors = self.embedder.embed_documents([ev.text for ev in found])
+        ranked = score(question, found, query_vector, vectors)
+        best = ranked[0]
+        context = f"{best.passage.title} {_previous_sentence(best, texts)} {best.text}"
+        terms = question_terms(question)
+        return Support(
+            ranked,
+            texts,
+            relevance,
+            coverage(terms, context),
+            content_coverage(terms, context),
+        )
+
+    def article_texts(self, passages: list[Passage]) -> dict[str, str | None]:
+        """The stored text of each article the passages come from (what offsets point into)."""
+        texts: dict[str, str | None] = {}
+        for p in passages:
+            if p.article_id not in texts:
+                texts[p.article_id] = self.store.article_text(p.article_id)
+        return texts
+
+    def enough_evidence(self, shape: str, support: Support) -> bool:
+        """Whether the evidence can answer: any for a summary; otherwise a passage similar
+        enough to the question, or a best sentence that covers enough of its words; and
+        for a factoid, a best sentence that holds some of what it asks about besides names
+        (measured on the news dev set and split A: bench/abstention.py)."""
+        if not support.ranked:
+            return False
+        if shape == SUMMARY:
+            return True
+        s = self.settings
+        if support.relevance < s.min_relevance and support.coverage < s.min_coverage:
+            return False
+        return shape != FACTOID or support.topic >= s.min_topic_coverage
+
+    # ----- 5. compose ---------------------------------------------------------------
+    def compose(
+        self, question: str, shape: str, support: Support, stats: GenerationStats
+    ) -> Iterator[str | Draft]:
+        """Yield the model's words as it writes them (a factoid's span), then the Draft.
+
+        A generator that writes free text (``Generator.free_text``, a user's model) does not
+        come here: ``stream_answer`` hands it to ``rag.free_text``, whose claims are each
+        checked against the passages' sentences (``rag.claims``)."""
+        if shape == SUMMARY:
+            yield self.summarise(question, support)
+        elif shape == FACTOID:
+            yield from self.copy_span(question, support, stats)
+        elif shape == YES_NO:
+            yield Draft([DraftClaim(support.best.text, (support.best,))], YES_NO)
+        else:
+            yield self.explain(support)
+
+    def explain(self, support: Support) -> Draft:
+        """The best sentence, those close to it and the one after it, whole, in article
+        order (see ``EXPLAIN_MARGIN``)."""
+        chosen = explanation_sentences(support.ranked)
+        return Draft([DraftClaim(ev.text, (ev,)) for ev in chosen], EXPLANATION)
+
+    def copy_span(
+        self, question: str, support: Support, stats: GenerationStats
+    ) -> Iterator[str | Draft]:
+        """Copy-only decoding over the best sentence: the model picks a span of it, the
+        short answer. When the span is most of the sentence, the claim shown is the whole
+        sentence; when the model would rather not copy while the sentence covers the
+        question, the sentence answers alone (an explanation, no short answer)."""
+        evidence = support.ranked[: self.settings.evidence_sentences]
+        sources = [ev.text for ev in evidence]
+        prompt = prompts.answer_prompt(question, sources)
+        pieces: list[str] = []
+        limit = self.settings.max_tokens
+        for piece in traced_stream(
+            self.llm, prompt, max_tokens=limit, copy_from=sources, stats=stats
         ):
-            bonus = ANSWER_SHAPE_BONUS if wants and wants.search(text) else 0.0
-            score = _cosine(query_vec, vec) + LEXICAL_WEIGHT * lex + bonus
-            scored.append(Evidence(passage, start, end, text, score))
-        scored.sort(key=lambda ev: ev.score, reverse=True)
-        return scored[: self.settings.evidence_sentences]
+            if self._unsure(stats):
+                break  # known before the first word is shown
+            pieces.append(piece)
+            yield piece
+        if self._unsure(stats):
+            yield self._sentence_or_nothing(support)
+            return
+        found = _ground("".join(pieces), evidence)
+        if found is None:
+            yield self._sentence_or_nothing(support)
+            return
+        ev, span = found
+        claim = ev.text if prefers_sentence(span, ev.text) else span  # most of it: all of it
+        yield Draft([DraftClaim(claim, (ev,))], FACTOID, short_answer=span, streamed=True)
 
-    def _should_abstain_early(self, passages: list[Passage]) -> bool:
-        return not passages or max(p.score for p in passages) < self.settings.min_relevance
+    def _sentence_or_nothing(self, support: Support) -> Draft:
+        """When the model will not copy: the best sentence if it covers the question."""
+        if support.coverage >= self.settings.min_sentence_coverage:
+            return Draft([DraftClaim(support.best.text, (support.best,))], EXPLANATION)
+        return Draft()
+
+    def summarise(self, question: str, support: Support) -> Draft:
+        """The lead sentences of the best-matching article; for "the articles", of up to
+        ``SUMMARY_ARTICLES`` articles (two sentences each)."""
+        articles: list[Passage] = []
+        for ev in support.ranked[:1] + [e for e in support.ranked[1:]]:
+            if ev.article_id not in {p.article_id for p in articles}:
+                articles.append(ev.passage)
+        several = _PLURAL_SUMMARY.search(question) and len(articles) > 1
+        articles = articles[:SUMMARY_ARTICLES] if several else articles[:1]
+        count = 2 if several else SUMMARY_SENTENCES
+        claims = []
+        for passage in articles:
+            text = support.texts.get(passage.article_id)
+            if text is None:
+                continue
+            spans = sentence_spans(text)
+            for s, e in lead_spans(text, passage.title, count):
+                ev = Evidence(passage, s, e, text[s:e], 0.0, spans.index((s, e)))
+                claims.append(DraftClaim(ev.text, (ev,)))
+        if not claims:  # no stored text: the best sentences, in article order
+            chosen = choose_sentences(support.ranked, float("inf"), SUMMARY_SENTENCES)
+            claims = [DraftClaim(ev.text, (ev,)) for ev in chosen]
+        return Draft(claims, SUMMARY)
 
     def _unsure(self, stats: GenerationStats) -> bool:
         """The model would rather have written words that are not in the evidence."""
         return stats.copy_prob is not None and stats.copy_prob < self.settings.min_copy_prob
 
-    def _finish(self, answer: Answer, evidence: list[Evidence], reply: str) -> Answer:
-        """Ground the model's reply in one evidence sentence and cite it, or abstain."""
-        candidate = clean_answer(reply)
-        if prompts.is_unknown(candidate):
+    # ----- 6. finish ----------------------------------------------------------------
+    def finish(self, answer: Answer, draft: Draft) -> Answer:
+        """Number the cited sentences once each, in order of first use, and render."""
+        if not draft.claims:
             return _abstain(answer)
-        best: tuple[float, Evidence, int, int] | None = None
-        for ev in evidence:
-            span = best_span(candidate, ev.text)
-            if span and (best is None or span.overlap > best[0]):
-                best = (span.overlap, ev, span.start, span.end)
-        if best is None or best[0] < MIN_SPAN_OVERLAP:
-            return _abstain(answer)
-        _, ev, start, end = best
-        passage = ev.passage
-        span = ev.text[start:end]
-        answer.claims = [Claim(span, (1,), ClaimCheck(True, reason="verbatim"))]
-        answer.text = render_claims(answer.claims)
-        answer.short_answer = span
-        answer.shape = "factoid"
-        answer.citations = [
-            Citation(
-                number=1,
-                title=passage.title,
-                source=passage.source,
-                article_id=passage.article_id,
-                chunk_id=passage.chunk.id,
-                start=ev.start,
-                end=ev.end,
-                quote=ev.text,
-                score=round(passage.score, 4),
-                date=passage.date,
-            )
-        ]
+        numbers: dict[tuple[str, int, int], int] = {}
+        citations: list[Citation] = []
+        claims: list[Claim] = []
+        for dc in draft.claims:
+            cited = []
+            for ev in dc.sources:
+                key = (ev.article_id, ev.start, ev.end)
+                if key not in numbers:
+                    numbers[key] = len(citations) + 1
+                    citations.append(_citation(numbers[key], ev))
+                cited.append(numbers[key])
+            claims.append(Claim(dc.text, tuple(dict.fromkeys(cited)), dc.check))
+        answer.claims = claims
+        answer.citations = citations
+        answer.text = render_claims(claims)
+        answer.short_answer = draft.short_answer
+        answer.shape = draft.shape
+        answer.dropped = [Claim(d.text, (), d.check) for d in draft.dropped]
         answer.abstained = False
         return answer
 
@@ -290,12 +408,13 @@ class Assistant:
     def stream_answer(
         self, question: str, history=None, filters: Filters | None = None
     ) -> Iterator[str | Answer]:
-        """Yield text pieces as the model writes them, then the final grounded Answer.
+        """Yield text pieces as the answer is written, then the final Answer.
 
         ``filters`` restrict retrieval to a source/site, a date range or an author; when
         no stored article matches them the answer says so (and counts as abstained)."""
         started = time.perf_counter()
         question = _validate(question)
+        filters = Filters.of(filters)
         standalone = self.standalone_question(question, history)
         answer = Answer(question=question, text="", standalone_question=standalone)
         if self.nothing_matches(filters):
@@ -305,35 +424,35 @@ class Assistant:
             answer.latency_s = round(time.perf_counter() - started, 4)
             yield answer
             return
-        free = self.llm.free_text  # the model writes its own answer from numbered passages
+        shape = answer.shape = self.shape(standalone)
+        free = self.llm.free_text  # a model that answers in its own words (rag.free_text)
         k = self.settings.llm_passages if free else None
-        answer.passages = self.retrieve(standalone, k, filters=filters)
-        if self._should_abstain_early(answer.passages):
+        search = _search_text(standalone, shape, history)
+        vector = self.embed(search)
+        answer.passages = self.retrieve(search, k, filters=filters, vector=vector)
+        support = self.gather(standalone, answer.passages, vector if search == standalone else None)
+        if not self.enough_evidence(shape, support):
             answer = _abstain(answer)
             yield answer.text
-        elif free:  # only claims that pass the check (rag.claims) are shown
+        elif free:  # only the claims that pass the check (rag.claims) are shown
             answer = yield from free_text.stream_claims(self.llm, self.settings, standalone, answer)
         else:
-            evidence = self.select_evidence(standalone, answer.passages)
-            sources = [ev.text for ev in evidence]
-            prompt = prompts.answer_prompt(standalone, sources)
+            draft = Draft()
             stats = GenerationStats()
-            pieces: list[str] = []
-            for piece in self.llm.stream(
-                prompt, max_tokens=self.settings.max_tokens, copy_from=sources, stats=stats
-            ):
-                if self._unsure(stats):
-                    break  # known before the first word is shown
-                pieces.append(piece)
-                yield piece
+            for item in self.compose(standalone, shape, support, stats):
+                if isinstance(item, Draft):
+                    draft = item
+                else:
+                    yield item
             answer.prompt_tokens = stats.prompt_tokens
             answer.completion_tokens = stats.completion_tokens
             answer.copy_prob = stats.copy_prob
-            if self._unsure(stats):
-                answer = _abstain(answer)
+            answer = self.finish(answer, draft)
+            if answer.abstained:
                 yield answer.text
-            else:
-                answer = self._finish(answer, evidence, "".join(pieces))
+            elif not draft.streamed:
+                for claim in answer.claims:  # the sentences, one by one, with their markers
+                    yield render_claims([claim]) + " "
         answer.latency_s = round(time.perf_counter() - started, 4)
         yield answer
 
@@ -343,6 +462,83 @@ class Assistant:
             final = item
         assert isinstance(final, Answer)
         return final
+
+
+def explanation_sentences(ranked: list[Evidence]) -> list[Evidence]:
+    """The sentences of an explanation (see ``EXPLAIN_MARGIN``), in article order.
+
+    >>> from rag.records import Chunk
+    >>> def ev(index, score):
+    ...     p = Passage(Chunk("c", "a", "", 0, 0, 0), "", "", None, 0.0, 0)
+    ...     return Evidence(p, index * 10, index * 10 + 5, f"s{index}", score, index)
+    >>> [e.text for e in explanation_sentences([ev(4, 2.0), ev(9, 1.8), ev(5, 1.2), ev(1, 0.5)])]
+    ['s4', 's5', 's9']
+    >>> [e.text for e in explanation_sentences([ev(4, 2.0), ev(5, 0.5)])]  # too far below
+    ['s4']
+    >>> [e.text for e in explanation_sentences([ev(4, 2.0), ev(6, 1.5)])]  # past a heading
+    ['s4', 's6']
+    """
+    chosen = choose_sentences(ranked, EXPLAIN_MARGIN, EXPLAIN_PICKS)
+    if not ranked:
+        return chosen
+    best = ranked[0]
+    after = [  # the next sentence, past a heading or a fragment (not evidence)
+        ev
+        for ev in ranked
+        if ev.article_id == best.article_id and 0 < ev.index - best.index <= FOLLOW_GAP
+    ]
+    follower = min(after, key=lambda ev: ev.index) if after and best.index >= 0 else None
+    if follower and follower not in chosen and follower.score >= best.score - FOLLOW_MARGIN:
+        chosen = in_article_order([*chosen, follower][:MAX_CLAIMS])
+    return chosen
+
+
+def _previous_sentence(ev: Evidence, texts: dict[str, str | None]) -> str:
+    text = texts.get(ev.article_id)
+    if text is None or ev.index <= 0:
+        return ""
+    s, e = sentence_spans(text)[ev.index - 1]
+    return text[s:e]
+
+
+def _ground(reply: str, evidence: list[Evidence]) -> tuple[Evidence, str] | None:
+    """The evidence sentence and the verbatim span of it the model's reply matches best."""
+    candidate = clean_answer(reply)
+    if prompts.is_unknown(candidate):
+        return None
+    best = None
+    for ev in evidence:
+        span = best_span(candidate, ev.text)
+        if span and (best is None or span.overlap > best[0]):
+            best = (span.overlap, ev, span.start, span.end)
+    if best is None or best[0] < MIN_SPAN_OVERLAP:
+        return None
+    _, ev, start, end = best
+    return ev, ev.text[start:end]
+
+
+def _search_text(question: str, shape: str, history) -> str:
+    """What to retrieve with: the question; for a summary request naming no subject
+    ("Summarise the article."), the previous question of the conversation, if any."""
+    if shape == SUMMARY and not question_terms(question):
+        return last_user_question(history) or question
+    return question
+
+
+def _citation(number: int, ev: Evidence) -> Citation:
+    passage = ev.passage
+    return Citation(
+        number=number,
+        title=passage.title,
+        source=passage.source,
+        article_id=passage.article_id,
+        chunk_id=passage.chunk.id,
+        start=ev.start,
+        end=ev.end,
+        quote=ev.text,
+        score=round(passage.score, 4),
+        date=passage.date,
+    )
 
 
 def _abstain(answer: Answer) -> Answer:

@@ -54,7 +54,10 @@ class Settings(BaseSettings):
         "onnx-int8 or openai",
     )
     generator: str = Field("llama-cpp", description="llama-cpp or openai")
-    store: str = Field("chroma", description="chroma (a local directory or a server)")
+    store: str = Field(
+        "chroma",
+        description="chroma (a local directory or a server) or memory (this process only)",
+    )
     embedding_model: str | None = Field(
         None,
         description="sentence-transformers: a local model directory (default: shipped); "
@@ -179,7 +182,33 @@ class Settings(BaseSettings):
     fetch_k: int = Field(20, ge=1, le=500, description="Candidates per retriever before fusion.")
     evidence_sentences: int = Field(1, ge=1, le=20, description="Sentences shown to the model.")
     min_relevance: float = Field(
-        0.25, ge=-1.0, le=1.0, description="Below this cosine similarity, abstain."
+        0.25,
+        ge=-1.0,
+        le=1.0,
+        description="Abstain when no passage has this cosine similarity to the question and "
+        "the best sentence covers less than min_coverage of it (summaries never abstain).",
+    )
+    min_coverage: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Weighted share of the question's words (names count double) the best "
+        "evidence sentence, the one before it and the article's title must hold for an "
+        "answer when no passage reaches min_relevance.",
+    )
+    min_sentence_coverage: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="A factoid the model would rather not copy (min_copy_prob) is answered "
+        "with the whole best sentence when it holds this share of the question's words.",
+    )
+    min_topic_coverage: float = Field(
+        0.34,
+        ge=0.0,
+        le=1.0,
+        description="A factoid is abstained on when the best sentence holds less than this "
+        "share of the question's words other than names (what it asks about).",
     )
     min_copy_prob: float = Field(
         0.05,
@@ -421,3 +450,24 @@ def _config_error(exc: ValidationError, given: set[str]) -> ConfigError:
         error.accepted += f" (and {more} more bad setting{'s' if more > 1 else ''})"
         error.args = (error.message(),)
     return error
+
+
+_from_environment: tuple[tuple, Settings] | None = None
+
+
+def resolve(settings: Settings | None = None, **overrides: object) -> Settings:
+    """The settings a public entry point runs with: ``settings`` (or, when None, those of
+    the ``RAG_*`` environment, parsed again only when it changed) with ``overrides`` (their
+    non-None values). Everything below an entry point takes the result as an argument.
+
+    >>> resolve(Settings(top_k=3), top_k=None).top_k, resolve(Settings(top_k=3), top_k=5).top_k
+    (3, 5)
+    """
+    global _from_environment
+    if settings is None:
+        snapshot = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("RAG_")))
+        cached = _from_environment
+        if cached is None or cached[0] != snapshot:
+            cached = _from_environment = (snapshot, Settings())
+        settings = cached[1]
+    return settings.with_overrides(**overrides)

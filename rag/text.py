@@ -5,8 +5,10 @@ Pure functions; offsets always point into the text they were computed from.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
+import threading
 from collections import Counter
 from collections.abc import Sequence
 
@@ -169,3 +171,47 @@ def add_trimmed(text: str, spans: list[tuple[int, int]], s: int, e: int) -> None
         e -= 1
     if e > s:
         spans.append((s, e))
+
+
+_stem_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) English stem of a lower-cased word (the claim check's and the
+    evidence's one stemmer).
+
+    >>> [stem(w) for w in ["paying", "pays", "companies", "conquered"]]
+    ['pay', 'pay', 'compani', 'conquer']
+    """
+    with _stem_lock:  # a Snowball stemmer keeps state between calls
+        return _stemmer().stemWord(word)
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=65536)
+def word_key(word: str) -> str:
+    """The stem of the word's lemma (simplemma): the key under which forms of one word
+    match, irregular ones too ("met" and "meeting", "announced" and "announcement").
+
+    >>> [word_key(w) for w in ("met", "meeting", "announced", "announcement", "Companies")]
+    ['meet', 'meet', 'announc', 'announc', 'compani']
+    """
+    import simplemma
+
+    return stem(simplemma.lemmatize(word.lower(), lang="en").lower())
+
+
+def word_keys(text: str) -> set[str]:
+    """The keys (``word_key``) of a text's content words (``tokenize``'s words).
+
+    >>> sorted(word_keys("Son and Altman met the prime minister."))
+    ['altman', 'meet', 'minist', 'prime', 'son']
+    """
+    return {word_key(t) for t in tokenize(text)}

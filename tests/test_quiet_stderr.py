@@ -150,3 +150,31 @@ def test_verbose_shows_what_the_libraries_said(tmp_path):
         assert run.returncode == 0
         assert "[llama_cpp.native] llama_model_loader" in run.stderr
         assert len(run.stderr.splitlines()) > 20
+
+
+def test_a_cold_ask_imports_neither_torch_nor_langchain(tmp_path):
+    """A one-off ``rag ask`` (int8 embedder, llama.cpp) imports what answering needs only:
+    no torch or transformers (the int8 path tokenises with ``tokenizers``), no LangChain
+    (our LangChain classes are made when asked for) and nothing of the layers above."""
+    env = environment(tmp_path / "home", RAG_EMBEDDER="onnx-int8")
+    assert rag("ingest", str(CORPUS), env=env).returncode == 0
+    heavy = ("torch", "transformers", "sentence_transformers", "langchain_core", "ingest", "ui")
+    code = (
+        "import sys\n"
+        "from rag import cli\n"
+        f"code = cli.main(['ask', {QUESTION!r}])\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "$3 billion" in done.stdout
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from rag.errors import Unavailable
-from rag.settings import Settings
+from rag.settings import Settings, resolve
 from ui import render, uploads
 from ui.chats import new_browser_id, owner_of
 from ui.login import ClientAddressMiddleware, LoginGuard
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None):
     """Build the Gradio Blocks app (not launched). Serve it with ``launch()``, which also
     applies the style sheet."""
     gr = require_gradio()
-    service = Service(settings)
+    service = Service(resolve(settings))
     settings = service.settings
     max_mb = f"{settings.max_file_mb:g}"
 
@@ -412,8 +412,9 @@ def create_app(settings: Settings | None = None):
             author: str = "",
             collection: str = "",
         ) -> dict:
-            """Answer a question from the articles. Returns {"text", "abstained", "citations":
-            [{number, title, source, article_id, chunk_id, start, end, quote, score, date}],
+            """Answer a question from the articles. Returns {"text", "abstained", "shape",
+            "short_answer", "claims": [{text, citations, check}], "citations": [{number, title,
+            source, article_id, chunk_id, start, end, quote, score, date}],
             "standalone_question", "question", "latency_s"}. top_k 0 = the server's default;
             source (site or source), since/until (YYYY-MM-DD), author: search only that slice;
             collection: one of the data directory's collections (default: the server's)."""
@@ -503,7 +504,7 @@ def launch(
     from starlette.middleware import Middleware
 
     require_gradio()
-    settings = settings or Settings()
+    settings = resolve(settings)
     app = create_app(settings)
     guard = None
     if auth:

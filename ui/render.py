@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePath
 
-from rag.records import ABSTAIN_TEXT, Answer, Citation, IngestResult
+from rag.records import ABSTAIN_TEXT, Answer, Citation, Claim, IngestResult
 from rag.text import plural
 
 CONTEXT_CHARS = 320
@@ -95,9 +95,28 @@ def source_html(source: str) -> str:
     return f'<span class="rag-path">{escape(source)}</span>'
 
 
-def citation_html(citation: Citation, article_text: str | None = None) -> str:
-    """One numbered source: title, date, source, the quoted passage, and (if the article text
-    is known) an expandable view of the surrounding text with the cited span highlighted."""
+def quote_html(quote: str, short_answer: str | None = None) -> str:
+    """The quoted sentence, escaped, with a factoid's short answer marked in it.
+
+    >>> quote_html("SoftBank will pay <b>$3 billion</b> a year.", "$3 billion")
+    'SoftBank will pay &lt;b&gt;<mark class="rag-short">$3 billion</mark>&lt;/b&gt; a year.'
+    >>> quote_html("No match here.", "Tokyo")
+    'No match here.'
+    """
+    at = quote.find(short_answer) if short_answer else -1
+    if at < 0:
+        return escape(quote)
+    end = at + len(short_answer)
+    marked = f'<mark class="rag-short">{escape(quote[at:end])}</mark>'
+    return escape(quote[:at]) + marked + escape(quote[end:])
+
+
+def citation_html(
+    citation: Citation, article_text: str | None = None, short_answer: str | None = None
+) -> str:
+    """One numbered source: title, date, source, the quoted sentence (a factoid's short
+    answer marked in it), and (if the article text is known) an expandable view of the
+    surrounding text with the cited sentence highlighted."""
     c = citation
     date = f'<span class="rag-date">{escape(c.date)}</span>' if c.date else ""
     parts = [
@@ -107,7 +126,7 @@ def citation_html(citation: Citation, article_text: str | None = None) -> str:
         f'<span class="rag-title">{escape(c.title or "Untitled")}</span>{date}',
         "</div>",
         f'<div class="rag-source-path">{source_html(c.source)}</div>',
-        f'<blockquote class="rag-quote">{escape(c.quote)}</blockquote>',
+        f'<blockquote class="rag-quote">{quote_html(c.quote, short_answer)}</blockquote>',
     ]
     span = locate_quote(article_text, c)
     if article_text and span:
@@ -129,6 +148,33 @@ def answer_text_html(text: str) -> str:
     '$3 billion &lt;b&gt; <sup class="rag-ref">[1]</sup>'
     """
     return _MARKER.sub(r'<sup class="rag-ref">[\1]</sup>', escape(text))
+
+
+def claim_html(claim: Claim) -> str:
+    """One claim of an answer and its markers; a claim that failed its check (shown only
+    when the settings ask for it) is marked as unsupported.
+
+    >>> from rag.records import ClaimCheck
+    >>> claim_html(Claim("It hires <1,000>.", (1, 2), ClaimCheck(True)))  # doctest: +ELLIPSIS
+    '<span class="rag-claim">It hires &lt;1,000&gt;. <sup ...>[1]</sup><sup ...>[2]</sup></span>'
+    >>> "rag-unsupported" in claim_html(Claim("x", (1,), ClaimCheck(False, reason="no 3bn")))
+    True
+    """
+    refs = "".join(f'<sup class="rag-ref">[{int(n)}]</sup>' for n in claim.citations)
+    if claim.check.passed:
+        return f'<span class="rag-claim">{escape(claim.text)} {refs}</span>'
+    why = escape(claim.check.reason or "not supported by its sources")
+    return (
+        f'<span class="rag-claim rag-unsupported" title="{why}">{escape(claim.text)} {refs}'
+        f'<span class="rag-unsupported-label"> (unsupported: {why})</span></span>'
+    )
+
+
+def claims_html(answer: Answer) -> str:
+    """The answer's claims, each with its markers; an answer without claims, its text."""
+    if not answer.claims:
+        return answer_text_html(answer.text)
+    return " ".join(claim_html(c) for c in answer.claims)
 
 
 def pending_html() -> str:
@@ -160,12 +206,15 @@ def answer_html(answer: Answer, article_texts: dict[str, str | None] | None = No
             )
         return abstention_html()
     texts = article_texts or {}
-    parts = ['<div class="rag-final">', f'<div class="rag-answer">{answer_text_html(answer.text)}']
-    parts.append("</div>")
+    shape = re.sub(r"[^a-z-]", "", str(answer.shape))  # a class name (the chat keeps classes)
+    parts = [f'<div class="rag-final rag-shape-{shape}">']
+    parts.append(f'<div class="rag-answer">{claims_html(answer)}</div>')
     if answer.citations:
         label = "Source" if len(answer.citations) == 1 else "Sources"
         parts.append(f'<div class="rag-sources"><div class="rag-sources-label">{label}</div>')
-        parts.extend(citation_html(c, texts.get(c.article_id)) for c in answer.citations)
+        parts.extend(
+            citation_html(c, texts.get(c.article_id), answer.short_answer) for c in answer.citations
+        )
         parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)

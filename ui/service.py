@@ -16,6 +16,7 @@ from pathlib import Path
 from ingest import api as ingest_api
 from rag import api, registry
 from rag.errors import InputError, RagError
+from rag.lexical import FILTER_FIELDS
 from rag.records import Answer, IngestResult, answer_from_dict
 from rag.settings import Settings
 from rag.text import plural
@@ -102,9 +103,6 @@ def clamp_top_k(value: object, default: int) -> int:
     return min(k, MAX_TOP_K) if k >= 1 else default
 
 
-FILTER_FIELDS = ("source", "since", "until", "author")
-
-
 def clean_filters(filters: dict | None) -> dict:
     """The filter fields of a form or an API call, blanks dropped, unknown keys refused.
 
@@ -147,8 +145,8 @@ class Service:
     """The UI's actions over one data directory: every collection in it can be chosen per
     request (``collection``; None is the settings' own), and chats are kept per owner."""
 
-    def __init__(self, settings: Settings | None = None):
-        self.settings = settings or Settings()
+    def __init__(self, settings: Settings):
+        self.settings = settings
         self.worker = UploadWorker(self._run_upload)
         self.chats = ChatStore(self.settings.home / "chats")
 
@@ -304,6 +302,9 @@ class Service:
             "question": result.question,
             "text": result.text,
             "abstained": result.abstained,
+            "shape": result.shape,
+            "short_answer": result.short_answer,
+            "claims": [asdict(c) for c in result.claims],
             "citations": [asdict(c) for c in result.citations],
             "standalone_question": result.standalone_question,
             "latency_s": result.latency_s,

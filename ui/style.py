@@ -22,6 +22,10 @@ CSS = """
 /* answers */
 .rag-answer { font-size: 1.05rem; line-height: 1.5; }
 .rag-ref { color: var(--color-accent); font-weight: 600; }
+.rag-unsupported { text-decoration: underline dotted #dc2626; }
+.rag-unsupported-label { color: #991b1b; font-size: 0.85rem; }
+mark.rag-short { background: #dcfce7; color: inherit; padding: 0 2px; border-radius: 2px;
+  font-style: normal; font-weight: 600; }
 .rag-streaming::after { content: "▍"; color: var(--color-accent);
   animation: rag-blink 1s steps(2) infinite; }
 @keyframes rag-blink { 50% { opacity: 0; } }

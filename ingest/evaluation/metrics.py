@@ -248,4 +248,32 @@ def summarize(rows: Sequence[dict]) -> dict:
     summary["latency_mean_s"] = mean(latencies)
     summary["prompt_tokens_mean"] = mean(r.get("prompt_tokens", 0) for r in ok)
     summary["completion_tokens_mean"] = mean(r.get("completion_tokens", 0) for r in ok)
+    summary["by_shape"] = by_shape(ok)
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()}
+
+
+def by_shape(rows: Sequence[dict]) -> dict[str, dict]:
+    """Per answer shape (``shape`` of each row): how many, the F1 of the answerable ones
+    with gold answers (a factoid's short answer, the whole text otherwise) and the share
+    abstained on.
+
+    >>> rows = [{"shape": "factoid", "answerable": True, "gold_answers": ["x"], "f1": 1.0,
+    ...          "abstained": False}, {"shape": "summary", "answerable": True,
+    ...          "gold_answers": [], "f1": None, "abstained": False}]
+    >>> by_shape(rows)["factoid"]
+    {'n': 1, 'f1': 1.0, 'abstain_rate': 0.0}
+    >>> by_shape(rows)["summary"]
+    {'n': 1, 'f1': None, 'abstain_rate': 0.0}
+    """
+    out: dict[str, dict] = {}
+    for shape in sorted({r["shape"] for r in rows if r.get("shape")}):
+        part = [r for r in rows if r.get("shape") == shape]
+        scored = [r for r in part if r.get("answerable") and r.get("gold_answers")]
+        f1 = mean(r["f1"] for r in scored if r.get("f1") is not None)
+        abstained = ratio(sum(1 for r in part if r["abstained"]), len(part))
+        out[shape] = {
+            "n": len(part),
+            "f1": None if f1 is None else round(f1, 4),
+            "abstain_rate": None if abstained is None else round(abstained, 4),
+        }
+    return out

@@ -104,7 +104,7 @@ def render(summary: dict, rows: Sequence[dict], images: dict[str, str]) -> str:
         gold = " | ".join(r.get("gold_answers") or []) or (
             "(unanswerable)" if r.get("answerable") is False else ""
         )
-        answer = f"error: {r['error']}" if r.get("error") else r.get("answer", "")
+        answer = f"error: {r['error']}" if r.get("error") else r.get("text", r.get("answer", ""))
         body.append(
             "<tr>"
             f"<td>{e(str(r['id']))}</td><td>{e(r['question'])}</td><td>{e(answer)}</td>"

@@ -20,7 +20,7 @@ from pathlib import Path
 from ingest.evaluation import metrics
 from ingest.evaluation.datasets import Dataset, Question, as_questions, load_dataset, select
 from rag.errors import InputError
-from rag.settings import Settings
+from rag.settings import Settings, resolve
 
 RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
@@ -33,6 +33,8 @@ CONFIG_FIELDS = (
     "fetch_k",
     "evidence_sentences",
     "min_relevance",
+    "min_coverage",
+    "min_copy_prob",
     "chunk_size",
     "chunk_overlap",
     "max_tokens",
@@ -66,11 +68,15 @@ def _citation_dict(c) -> dict:
 def score_row(question: Question, answer, retrieved: list | None = None) -> dict:
     """The results.jsonl line for one answered question.
 
+    ``answer`` is what is scored: the short answer of a factoid, else the whole text
+    (scored without its markers), so SQuAD's F1 compares spans with spans; ``text`` is the whole
+    answer as shown, ``claims`` its claims with their citation numbers and checks.
     ``retrieved`` are the passages used for the retrieval ranks (default: the answer's).
     """
     retrieved = answer.passages if retrieved is None else retrieved
     golds = list(question.answers) if question.answerable is not False else []
-    prediction = metrics.prediction_text(answer.text, answer.abstained)
+    scored_text = answer.short_answer or answer.text
+    prediction = metrics.prediction_text(scored_text, answer.abstained)
     gradable = question.answerable is False or (question.answerable and golds)
     em = metrics.best_over_golds(metrics.exact_match, prediction, golds) if gradable else None
     f1 = metrics.best_over_golds(metrics.f1_score, prediction, golds) if gradable else None
@@ -87,8 +93,14 @@ def score_row(question: Question, answer, retrieved: list | None = None) -> dict
     return {
         "id": question.id,
         "question": question.question,
-        "answer": answer.text,
+        "answer": scored_text,
+        "text": answer.text,
+        "shape": answer.shape,
         "abstained": bool(answer.abstained),
+        "claims": [
+            {"text": c.text, "citations": list(c.citations), "passed": c.check.passed}
+            for c in answer.claims
+        ],
         "citations": [_citation_dict(c) for c in answer.citations],
         "gold_answers": golds,
         "answerable": question.answerable,
@@ -119,18 +131,12 @@ def error_row(question: Question, error: str) -> dict:
 def ask(assistant, question: Question, filters=None) -> dict:
     """Answer one question and score it; a question the assistant rejects becomes an error row."""
     try:
-        if filters:
-            answer = assistant.answer(question.question, filters=filters)
-        else:
-            answer = assistant.answer(question.question)
+        answer = assistant.answer(question.question, filters=filters)
     except ValueError as exc:
         return error_row(question, str(exc))
     retrieved = None
-    if (question.source or question.answers) and hasattr(assistant, "retrieve"):
-        if filters:
-            retrieved = assistant.retrieve(question.question, RETRIEVAL_DEPTH, filters)
-        else:
-            retrieved = assistant.retrieve(question.question, RETRIEVAL_DEPTH)
+    if question.source or question.answers:
+        retrieved = assistant.retrieve(question.question, RETRIEVAL_DEPTH, filters)
     return score_row(question, answer, retrieved)
 
 
@@ -258,7 +264,7 @@ def evaluate(
     if workers < 1:
         raise InputError(f"workers: {workers}, must be at least 1")
     dataset = _resolve(questions, format, collection)
-    settings = (settings or Settings()).with_overrides(collection=dataset.collection)
+    settings = resolve(settings, collection=dataset.collection)
     chosen = select(dataset.questions, limit=limit, sample=sample, seed=seed)
     if not chosen:
         raise InputError(f"{dataset.path or 'questions'}: no questions to ask")

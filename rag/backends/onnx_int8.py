@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rag import logs
+from rag.backends import langchain_embeddings
 from rag.backends import sentence_transformers as st
 from rag.errors import NotFound
 from rag.settings import Settings
@@ -155,9 +156,13 @@ def fast_tokenizer(model_dir: Path):
 
 
 class OnnxInt8Embedder:
-    """Normalised int8 embeddings with ONNX Runtime; loads (and quantises once) on first use."""
+    """Normalised int8 embeddings with ONNX Runtime; loads (and quantises once) on first use.
+    As a LangChain ``Embeddings``: ``OnnxInt8Embeddings``."""
 
-    def __init__(self, path: Path, batch_size: int = 32, threads: int | None = None):
+    def __init__(self, path: Path | None = None, batch_size: int = 32, threads: int | None = None):
+        """``path``: a local sentence-transformers model directory (default: the shipped
+        all-MiniLM-L6-v2), quantised once into the cache."""
+        path = path if path is not None else st.shipped_model()
         self.path = Path(path)
         self.batch_size = batch_size
         self.threads = threads
@@ -250,3 +255,9 @@ def describe(settings: Settings) -> str:
     int8 = settings.embedder == "onnx-int8" or has_int8_cpu()
     kind = "int8 ONNX" if int8 else "fp32 sentence-transformers (no VNNI/AMX)"
     return f"{st.model_path(settings)} ({kind})"
+
+
+def __getattr__(name: str):
+    if name == "OnnxInt8Embeddings":
+        return langchain_embeddings(OnnxInt8Embedder, __name__, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

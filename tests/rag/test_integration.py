@@ -117,3 +117,53 @@ def test_a_primed_model_answers_as_a_cold_one(indexed):
     assert a.copy_prob == pytest.approx(b.copy_prob, abs=0.02)
     primed.close()
     cold.close()
+
+
+def _checkable(answer, settings) -> None:
+    for c in answer.citations:
+        assert rag.article_text(c.article_id, settings=settings)[c.start : c.end] == c.quote
+
+
+def test_why_is_answered_with_whole_cited_sentences(indexed):
+    a = rag.answer("Why is SoftBank creating a joint venture with OpenAI?", settings=indexed)
+    assert not a.abstained and a.shape == "explanation", a
+    assert 1 <= len(a.claims) <= 4
+    for claim in a.claims:
+        assert claim.citations and claim.check.passed
+        quotes = [a.citations[n - 1].quote for n in claim.citations]
+        assert claim.text in quotes  # a whole evidence sentence, verbatim
+        assert claim.text.rstrip("”\"’')").endswith((".", "!", "?"))  # never cut mid-sentence
+    assert any("market artificial intelligence" in c.text for c in a.claims)
+    assert a.text == " ".join(f"{c.text} [{c.citations[0]}]" for c in a.claims)
+    _checkable(a, indexed)
+
+
+def test_summary_is_at_least_two_cited_sentences(indexed):
+    a = rag.answer("Summarise the article.", settings=indexed)
+    assert not a.abstained and a.shape == "summary", a
+    assert len(a.claims) >= 2 and len(a.citations) >= 2
+    assert "joint-venture" in a.claims[0].text  # the lead
+    assert [c.citations for c in a.claims] == [(i,) for i in range(1, len(a.claims) + 1)]
+    _checkable(a, indexed)
+
+
+def test_a_factoid_keeps_its_short_answer_and_cites_the_sentence(indexed):
+    a = rag.answer("How many people will SB OpenAI Japan hire?", settings=indexed)
+    assert not a.abstained and a.shape == "factoid", a
+    assert "1,000" in a.short_answer and a.short_answer in a.citations[0].quote
+    _checkable(a, indexed)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who did Son and Altman meet on Monday?",
+        "Is OpenAI backed by Microsoft?",
+        "What is SB OpenAI Japan?",
+        "How did Masayoshi Son respond to doubts about the returns of huge AI investments?",
+    ],
+)
+def test_questions_refused_before_are_answered_with_checkable_citations(indexed, question):
+    a = rag.answer(question, settings=indexed)
+    assert not a.abstained, a
+    _checkable(a, indexed)

@@ -358,12 +358,13 @@ def test_a_reply_that_is_not_verbatim_is_abstained_on_or_mapped_to_a_verbatim_sp
 def test_low_copy_prob_from_logprobs_abstains_like_the_local_model(settings, store):
     server = FakeServer(reply=" $3 billion", top={" Tokyo": -0.01, " $": math.log(0.01)})
     assistant = Assistant(
-        settings.with_overrides(min_relevance=0.0),
+        settings.with_overrides(min_relevance=0.0, min_coverage=1.0),
         embedder=HashEmbedder(),
         llm=generator(server),
         store=store,
     )
-    a = assistant.answer("How much does SoftBank pay OpenAI?")
+    # Unsure, and the sentence does not cover "in Tokyo": abstain, as the local model does.
+    a = assistant.answer("How much does SoftBank pay OpenAI in Tokyo?")
     assert a.abstained and a.copy_prob == pytest.approx(0.01)
 
 

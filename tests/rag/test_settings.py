@@ -31,7 +31,7 @@ BAD_VALUES = {
     "chroma_port": ("99999", "chroma_port must be a whole number from 1 to 65535"),
     "embedder": ("bogus", "embedder must be one of auto, onnx-int8, openai, sentence-transformers"),
     "generator": ("bogus", "generator must be one of llama-cpp, openai"),
-    "store": ("bogus", "store must be one of chroma"),
+    "store": ("bogus", "store must be one of chroma, memory"),
     "embedding_model": ("/no/such/model", "embedding_model must be a local model directory"),
     "embedding_base_url": ("localhost:11434", "e.g. http://localhost:11434/v1"),
     "embedding_api_key": ("", "embedding_api_key must not be empty"),
@@ -71,6 +71,9 @@ BAD_VALUES = {
     "fetch_k": ("2", "fetch_k must be at least top_k (4)"),
     "evidence_sentences": ("0", "evidence_sentences must be a whole number from 1 to 20"),
     "min_relevance": ("2", "min_relevance must be a number from -1 to 1"),
+    "min_coverage": ("1.5", "min_coverage must be a number from 0 to 1"),
+    "min_sentence_coverage": ("x", "min_sentence_coverage must be a number from 0 to 1"),
+    "min_topic_coverage": ("-0.2", "min_topic_coverage must be a number from 0 to 1"),
     "min_copy_prob": ("-0.1", "min_copy_prob must be a number from 0 to 1"),
 }
 SECRETS = {"chroma_token", "embedding_api_key", "llm_api_key"}
@@ -219,3 +222,15 @@ def test_accepted_is_written_for_every_field():
 def test_the_log_level_is_case_blind_and_urls_lose_their_slash():
     s = Settings(log_level="DEBUG", llm_base_url="http://127.0.0.1:8080/v1/")
     assert s.log_level == "debug" and s.llm_base_url == "http://127.0.0.1:8080/v1"
+
+
+@pytest.mark.parametrize("store", ["chroma", "memory"])
+def test_each_store_is_accepted_and_status_on_a_fresh_home_creates_nothing(
+    store, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("RAG_STORE", store)
+    monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
+    assert cli.main(["status"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "articles       : 0" in captured.out
+    assert not (tmp_path / "home").exists()

@@ -151,6 +151,25 @@ def test_example_questions_come_from_the_articles_and_ask_at_once(page):
     page.locator("#chat [data-testid='bot'] .rag-final").last.wait_for()
 
 
+def test_an_answer_with_several_claims_shows_a_marker_per_claim_and_each_source(page):
+    answer = ask(page, "Summarise the article.", "summary")
+    final = answer.locator(".rag-final")
+    assert "rag-shape-summary" in final.get_attribute("class")
+    claims = final.locator(".rag-answer .rag-claim")
+    n = claims.count()
+    assert n >= 2
+    markers = [claims.nth(i).locator(".rag-ref").inner_text() for i in range(n)]
+    assert markers == [f"[{i}]" for i in range(1, n + 1)]  # one marker per claim
+    sources = final.locator(".rag-source")
+    assert sources.count() == n  # each cited sentence listed once
+    for i in range(n):
+        quote = sources.nth(i).locator(".rag-quote").inner_text()
+        assert claims.nth(i).inner_text().startswith(quote)
+    assert sources.nth(0).locator(".rag-num").inner_text() == "1"
+    assert sources.nth(1).locator(".rag-num").inner_text() == "2"
+    shot(page, "summary")
+
+
 def test_opening_a_source_shows_the_quoted_passage_in_context(page):
     answer = ask(page, EXAMPLE, "source_context").locator(".rag-final")
     source = answer.locator(".rag-source").first

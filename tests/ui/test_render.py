@@ -129,3 +129,41 @@ def test_ingest_results_show_status_and_reason():
     assert "rag-added" in out and "3 chunks" in out and "A &lt;title&gt;" in out
     assert "unchanged (already indexed)" in out
     assert "rag-failed" in out and "c.pdf: no text &lt;layer&gt;" in out
+
+
+def test_an_answer_with_two_claims_shows_two_markers_and_each_source_once():
+    from rag.records import Claim, ClaimCheck
+
+    second = Citation(2, "Other", "/b.txt", "art2", "c2", 0, 12, "Second <i>s</i>.", 0.5)
+    ok = ClaimCheck(True, reason="verbatim")
+    claims = [
+        Claim(CITE.quote, (1,), ok),
+        Claim("Second <i>s</i>.", (2,), ok),
+        Claim("Again the first.", (1,), ok),
+    ]
+    answer = Answer("q", "…", citations=[CITE, second], claims=claims, shape="explanation")
+    out = answer_html(answer, {"art": TEXT})
+    assert out.count('class="rag-claim"') == 3
+    assert out.count('<sup class="rag-ref">[1]</sup>') == 2
+    assert out.count('<sup class="rag-ref">[2]</sup>') == 1
+    assert out.count('class="rag-source"') == 2 and "Sources" in out
+    assert "Second &lt;i&gt;s&lt;/i&gt;." in out and "<i>s" not in out
+    assert 'class="rag-final rag-shape-explanation"' in out
+
+
+def test_a_factoid_marks_its_short_answer_in_the_quote():
+    from rag.records import Claim, ClaimCheck
+
+    claim = Claim("$3 billion", (1,), ClaimCheck(True, reason="verbatim"))
+    answer = Answer("q", "$3 billion [1]", citations=[CITE], claims=[claim])
+    answer.short_answer = "$3 billion"
+    out = answer_html(answer, {"art": TEXT})
+    assert '&lt;b&gt;<mark class="rag-short">$3 billion</mark>&lt;/b&gt;' in out
+
+
+def test_a_claim_that_failed_its_check_is_marked_unsupported():
+    from rag.records import Claim, ClaimCheck
+
+    claim = Claim("It hires 9,000.", (1,), ClaimCheck(False, 0.5, ("9,000",), "9,000 not found"))
+    out = answer_html(Answer("q", "It hires 9,000. [1]", citations=[CITE], claims=[claim]))
+    assert "rag-unsupported" in out and "9,000 not found" in out

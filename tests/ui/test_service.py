@@ -161,6 +161,9 @@ def test_ask_returns_json_ready_data(service, scripted_llm):
     result = service.ask(QUESTION, top_k=3)
     json.dumps(result)
     assert result["text"].startswith("$3 billion") and not result["abstained"]
+    assert result["shape"] == "factoid" and result["short_answer"].startswith("$3 billion")
+    [claim] = result["claims"]
+    assert list(claim["citations"]) == [1] and claim["check"]["passed"]
     citation = result["citations"][0]
     text = rag.article_text(citation["article_id"], settings=service.settings)
     assert text[citation["start"] : citation["end"]] == citation["quote"]

@@ -46,7 +46,11 @@ def preload(settings: Settings) -> threading.Thread:
     """Load this process's in-process models in a background thread, and return it (join it
     before exiting). A one-off question (``rag ask``) starts this first: the models' native
     loading runs on a second core while retrieval imports and opens the store. A failure is
-    left for the first real use to raise. Models behind servers are not touched here."""
+    left for the first real use to raise. Models behind servers are not touched here.
+
+    numpy is imported here first: both threads need it, and its modules import each other,
+    which two threads importing it at once can find half-made (an ImportError)."""
+    import numpy  # noqa: F401
 
     def load() -> None:
         assistant = get_assistant(settings)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rag.errors import InputError
 from rag.records import ABSTAIN_TEXT
 from rag.text import split_sentences
 
@@ -168,21 +169,21 @@ def _load_templates(path: Path, _mtime: int) -> Templates:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ValueError(f"{where}: cannot read it ({exc.strerror or exc})") from None
+        raise InputError(f"{where}: cannot read it ({exc.strerror or exc})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{where}: not valid TOML ({exc})") from None
+        raise InputError(f"{where}: not valid TOML ({exc})") from None
     fields = {f.name for f in dataclasses.fields(Templates)}
     for key, value in data.items():
         if key not in fields:
-            raise ValueError(f"{where}: unknown key {key!r}; use {', '.join(sorted(fields))}")
+            raise InputError(f"{where}: unknown key {key!r}; use {', '.join(sorted(fields))}")
         if key == "number_sentences":
             if not isinstance(value, bool):
-                raise ValueError(f"{where}: {key} must be true or false")
+                raise InputError(f"{where}: {key} must be true or false")
             continue
         if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"{where}: {key} must be a non-empty string")
+            raise InputError(f"{where}: {key} must be a non-empty string")
         if key != "system" and not ("{passages}" in value and "{question}" in value):
-            raise ValueError(f"{where}: {key} must contain {{passages}} and {{question}}")
+            raise InputError(f"{where}: {key} must contain {{passages}} and {{question}}")
     return Templates(**data)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from rag.errors import RagError, Unavailable
 from rag.lexical import Filters
 from rag.records import (
     Article,
@@ -43,12 +44,12 @@ class Embedder(Protocol):
         ...
 
 
-class ServerUnavailable(RuntimeError):
+class ServerUnavailable(Unavailable):
     """A server behind a backend cannot be used (down, refusing us, misconfigured). The
     message is one line naming its URL; a run stops on it rather than failing item by item."""
 
 
-class EmbedderMismatch(ValueError):
+class EmbedderMismatch(RagError, ValueError):
     """The collection was built with another embedding model: its vectors and this model's
     are not comparable, so searching or adding would give nonsense."""
 
@@ -237,7 +238,12 @@ class Store(Protocol):
         ...
 
     def exists(self) -> bool:
-        """Whether the index has been created (an empty one counts)."""
+        """Whether the collection has been created (an empty one counts); creates nothing."""
+        ...
+
+    def collections(self) -> list[str]:
+        """The names of the collections where this one lives (a data directory, a server's
+        database), sorted; creates nothing."""
         ...
 
     def location(self) -> str:

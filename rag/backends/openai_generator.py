@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 
 from rag import prompts
+from rag.errors import Unavailable
 from rag.protocols import DEFAULT_STOP, Completion, GenerationStats
 from rag.records import ABSTAIN_TEXT
 from rag.settings import Settings
@@ -45,7 +46,7 @@ _INSTRUCT_NAME = re.compile(r"instruct|chat|(^|[-_.:/])it($|[-_.:])", re.IGNOREC
 MAX_BACKOFF_S = 8.0
 
 
-class LLMServerError(RuntimeError):
+class LLMServerError(Unavailable):
     """One line naming the server's URL and what went wrong (the CLI prints it as is)."""
 
 

@@ -1,6 +1,7 @@
 """``rag ingest PATH... [--sync] [--quiet] [--verbose]``: a line per file or article (the
-first ``MAX_LISTED`` of each kind, all with ``--verbose``), counts for the rest, a progress
-bar on a terminal, a summary; exit status 1 if any failed.
+first ``MAX_LISTED`` of each kind; all with ``--verbose``, which also shows the libraries' log
+lines as for every command), counts for the rest, a progress bar on a terminal, a summary;
+exit status 1 if any failed.
 
 Module-level imports stay cheap: ``rag --help`` imports this module.
 """
@@ -32,13 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also remove articles whose files under these paths are gone",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="print only failures and the summary")
-    p.add_argument(
-        "--verbose",
-        "-v",
-        action="store_true",
-        help=f"a line for every article (default: the first {MAX_LISTED} of each kind)",
-    )
-    add_settings_arguments(p)  # --home, --collection
+    add_settings_arguments(p)  # --home, --collection, and -v/--verbose: also a line for
+    # every article (default: the first MAX_LISTED of each kind)
 
 
 def display_source(source: str) -> str:
@@ -57,11 +53,12 @@ def format_result(result) -> str:
     """``added: corpus/a.txt (5 chunks)`` or ``failed: <reason naming the file>``, with
     control and bidirectional characters of names escaped (one line, read left to right)."""
     from rag.display import printable
+    from rag.text import plural
 
     if result.status in ("failed", "skipped"):
         return printable(f"{result.status}: {result.error}")
     where = display_source(result.source)
-    return printable(f"{result.status}: {where} ({result.n_chunks} chunks)")
+    return printable(f"{result.status}: {where} ({plural(result.n_chunks, 'chunk')})")
 
 
 class Listing:
@@ -103,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from ingest.indexer import ingest_paths
     from rag.commands import settings_from
 
-    listing = Listing(None if args.verbose else MAX_LISTED, quiet=args.quiet)
+    listing = Listing(None if getattr(args, "verbose", False) else MAX_LISTED, quiet=args.quiet)
     report = ingest_paths(
         args.paths,
         settings=settings_from(args),

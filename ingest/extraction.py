@@ -31,6 +31,7 @@ from dataclasses import astuple
 from pathlib import Path
 
 from ingest.loaders import DEFAULT_MAX_BYTES, DEFAULT_MAX_CHARS, LoadError
+from rag.errors import Unavailable
 from rag.records import Article
 
 _HEADER = struct.Struct("!Q")  # the length of each JSON message, before it
@@ -88,7 +89,7 @@ class Extractor:
             ready = None
         if ready != {"ready": True}:
             detail = self._stop()
-            raise RuntimeError(f"the text extractor process did not start ({detail})")
+            raise Unavailable(f"the text extractor process did not start ({detail})")
         return self._child
 
     def _stop(self) -> str:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from rag.errors import RagError
 
-class IndexDamaged(RuntimeError):
+
+class IndexDamaged(RagError, RuntimeError):
     """A file of the index is damaged (truncated, overwritten). The message is one line naming
     the file and what to do (repair it, or restore a backup); a run stops on it."""
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rag.errors import Unavailable
 from ui import render
 
 log = logging.getLogger("ui")
@@ -56,6 +57,7 @@ class UploadJob:
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
+    collection: str | None = None  # where the files go (None: the settings' collection)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -148,7 +150,7 @@ class UploadWorker:
         """Queue the job (the thread starts on first use). Raises ``RuntimeError`` with a
         message for the user when too many uploads are waiting or the server is stopping."""
         if self.stop.is_set():
-            raise RuntimeError("the server is shutting down; upload again later")
+            raise Unavailable("the server is shutting down; upload again later")
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="rag-uploads", daemon=True)
@@ -156,7 +158,7 @@ class UploadWorker:
         try:
             self._queue.put_nowait(job)
         except queue.Full:
-            raise RuntimeError(
+            raise Unavailable(
                 f"{self._queue.maxsize} uploads are already waiting; try again in a while"
             ) from None
         return job

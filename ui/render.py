@@ -14,6 +14,7 @@ from pathlib import PurePath
 
 from rag.display import printable
 from rag.records import ABSTAIN_TEXT, Answer, Citation, Claim, IngestResult
+from rag.text import plural
 
 CONTEXT_CHARS = 320
 ABSTAIN_LABEL = "Not in the articles"
@@ -311,7 +312,7 @@ def ingest_results_html(rows: Sequence[tuple[str, IngestResult]], summary: str =
         if status == "failed" and result.error:
             detail = f'<div class="rag-reason">{name_html(result.error)}</div>'
         elif result.n_chunks:
-            detail = f'<span class="rag-chunks">{int(result.n_chunks)} chunks</span>'
+            detail = f'<span class="rag-chunks">{plural(int(result.n_chunks), "chunk")}</span>'
         title = ""
         if result.title:
             title = f'<div class="rag-upload-title">{name_html(result.title)}</div>'

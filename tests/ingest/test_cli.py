@@ -25,13 +25,13 @@ def test_ingest_prints_one_line_per_file_and_a_summary(folder, fake_embedder, se
     assert main(["ingest", "articles"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[:2] == [
-        "added: articles/bakery.md (1 chunks)",
+        "added: articles/bakery.md (1 chunk)",
         "added: articles/seed.txt (5 chunks)",
     ]
     assert out[2].startswith("2 articles (2 added, 0 updated, 0 unchanged), 0 removed, 0 failed; ")
     assert "6 chunks added in" in out[2] and "chunks/s" in out[2]
     assert main(["ingest", "articles"]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == "unchanged: articles/bakery.md (1 chunks)"
+    assert capsys.readouterr().out.splitlines()[0] == "unchanged: articles/bakery.md (1 chunk)"
 
 
 def test_exit_status_1_and_a_reason_when_a_file_fails(folder, fake_embedder, capsys):
@@ -54,7 +54,7 @@ def test_sync_prints_removed_lines(folder, fake_embedder, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[:2] == [
         "unchanged: articles/seed.txt (5 chunks)",
-        "removed: articles/bakery.md (1 chunks)",
+        "removed: articles/bakery.md (1 chunk)",
     ]
     assert "1 removed" in out
 
@@ -103,7 +103,7 @@ def test_a_big_archive_lists_the_first_few_of_each_kind_and_counts_the_rest(
     err, out = captured.err.splitlines(), captured.out.splitlines()
     assert len(err) == 21 and err[0].startswith("failed: articles/feed.jsonl:31: invalid JSON")
     assert err[-1] == "failed: … and 6 more (rag ingest --verbose lists every one)"
-    assert len(out) == 22 and out[0] == "added: articles/bakery.md (1 chunks)"
+    assert len(out) == 22 and out[0] == "added: articles/bakery.md (1 chunk)"
     assert out[-2] == "not listed: 12 added (rag ingest --verbose lists every one)"
     assert out[-1].startswith("32 articles (32 added, 0 updated, 0 unchanged), 0 removed, 26 fail")
     assert main(["ingest", "articles", "--verbose"]) == 1
@@ -118,6 +118,6 @@ def test_file_names_are_shown_escaped_on_one_line(folder, fake_embedder, capsys)
     assert main(["ingest", "articles"]) == 1
     captured = capsys.readouterr()
     out, err = captured.out.splitlines(), captured.err.splitlines()
-    assert "added: articles/evil\\nfailed: other.txt (1 chunks)" in out
-    assert "added: articles/report\\u202etxt.md (1 chunks)" in out
+    assert "added: articles/evil\\nfailed: other.txt (1 chunk)" in out
+    assert "added: articles/report\\u202etxt.md (1 chunk)" in out
     assert err == ["failed: articles/empty\\x1b[31m.txt: empty file"]

@@ -212,6 +212,7 @@ def test_readers_keep_answering_during_a_backup_and_the_backup_is_whole(tmp_path
     before = snapshot(Settings(home=home))
     code = (
         "import sys, time\n"
+        "import tests.reliability.hashcli  # registers RAG_EMBEDDER=hash, RAG_GENERATOR=echo\n"
         "from rag.pipeline import Assistant\n"
         "from rag.settings import Settings\n"
         "from tests.fakes import HashEmbedder, ScriptedLLM\n"

@@ -159,7 +159,7 @@ def test_the_bombs_go_through_rag_ingest_one_line_each_and_the_rest_is_ingested(
         "failed: in/slow.pdf: text extraction took over 2 s; refused (the limit is "
         "RAG_MAX_EXTRACT_S)",
     ]
-    assert "added: in/good.txt (1 chunks)" in run.stdout
+    assert "added: in/good.txt (1 chunk)" in run.stdout
 
 
 def test_no_file_holds_the_writer_lock_past_its_budget(tmp_path):

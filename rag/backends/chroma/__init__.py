@@ -8,7 +8,8 @@
 - ``mirror``: the full-text (SQLite FTS5) mirror of the chunks and its one-time backfill;
 - ``embedder_record``: the embedder recorded with the collection;
 - ``files``: the index's files checked, a damaged one as one line, the lexical index rebuilt;
-- ``backup``: a consistent copy of the embedded index, and restoring one.
+- ``backup``: a consistent copy of the embedded index, and restoring one;
+- ``quick_import``: ``import chromadb`` without its developers' signature checks.
 """
 
 from rag.backends.chroma.mirror import lexical_path

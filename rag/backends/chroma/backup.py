@@ -26,6 +26,7 @@ from pathlib import Path
 from rag.backends.chroma import clients, mirror
 from rag.backends.chroma.commits import ARTICLE_SUFFIX
 from rag.damage import SQLITE_HEADER, chroma_damage, sqlite_problem
+from rag.errors import InputError, NotFound, RagError, Unavailable
 from rag.locking import write_lock
 from rag.protocols import Unsupported
 from rag.records import BackupInfo
@@ -83,7 +84,7 @@ def _plain_copy(source: Path, dest: Path) -> None:
         shutil.copy2(source, dest)
         if _stamp(source) == before:
             return
-    raise RuntimeError(f"{source} kept changing while it was copied; try the backup again")
+    raise Unavailable(f"{source} kept changing while it was copied; try the backup again")
 
 
 def _copy_tree(source: Path, dest: Path) -> tuple[int, int]:
@@ -131,17 +132,17 @@ def backup(settings: Settings, dest: str | Path) -> BackupInfo:
     _refuse_server(settings, "back up")
     dest = Path(dest).expanduser()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise ValueError(f"{dest} exists and is not an empty folder; name a new one")
+        raise InputError(f"{dest} exists and is not an empty folder; name a new one")
     home = settings.home.resolve()
     if dest.resolve().is_relative_to(home):
-        raise ValueError(f"{dest} is inside the data directory {settings.home}; choose another")
+        raise InputError(f"{dest} is inside the data directory {settings.home}; choose another")
     partial = dest.with_name(f".{dest.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     try:
         lexical_note = None
         with write_lock(settings):  # a writer that started first finishes first
             if not settings.chroma_path.exists():
-                raise ValueError(f"no index at {settings.home} to back up")
+                raise NotFound(f"no index at {settings.home} to back up")
             collections = _counts(settings)
             try:
                 n_files, n_bytes = _copy_tree(settings.chroma_path, partial / "chroma")
@@ -180,16 +181,16 @@ def read_backup(src: str | Path) -> BackupInfo:
     try:
         manifest = json.loads((src / MANIFEST).read_text())
     except FileNotFoundError:
-        raise ValueError(f"{src} is not a backup made by `rag backup` (no {MANIFEST})") from None
+        raise InputError(f"{src} is not a backup made by `rag backup` (no {MANIFEST})") from None
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{src / MANIFEST} is unreadable ({exc})") from None
+        raise InputError(f"{src / MANIFEST} is unreadable ({exc})") from None
     if manifest.get("format") != FORMAT or not (src / "chroma").is_dir():
-        raise ValueError(f"{src} is not a backup this version can restore")
+        raise InputError(f"{src} is not a backup this version can restore")
     for path in sorted((src / "chroma").rglob("*")) + sorted((src / "lexical").rglob("*")):
         if path.is_file() and path.name.endswith((".sqlite", ".sqlite3")):
             problem = sqlite_problem(path)
             if problem:
-                raise ValueError(f"the backup's {path} is damaged ({problem}); use another")
+                raise InputError(f"the backup's {path} is damaged ({problem}); use another")
     return BackupInfo(
         str(src),
         str(manifest.get("created", "?")),
@@ -233,7 +234,7 @@ def restore(settings: Settings, src: str | Path) -> tuple[BackupInfo, Path | Non
         shutil.rmtree(incoming, ignore_errors=True)
     where = replaced if moved else None
     if now != info.collections:
-        raise RuntimeError(
+        raise RagError(
             f"restored {src}, but the index now holds {now}, not {info.collections} as the "
             f"backup says" + (f"; the replaced index is in {where}" if where else "")
         )

@@ -375,8 +375,30 @@ class ChromaStore:
         """The embedded index (every collection) replaced by the backup at ``src``."""
         return backups.restore(self.settings, src)
 
+    @one_line_errors
     def exists(self) -> bool:
-        return bool(self.settings.chroma_server) or self.settings.chroma_path.exists()
+        """Whether this collection has been created; asking creates nothing (read-only
+        commands leave a fresh home as it was)."""
+        if self._collections is not None:
+            return True
+        if not self.settings.chroma_server and not self.settings.chroma_path.exists():
+            return False
+        client = self.client
+        from chromadb.errors import NotFoundError
+
+        try:
+            client.get_collection(self.name, embedding_function=None)
+        except (NotFoundError, ValueError):
+            return False
+        return True
+
+    @one_line_errors
+    def collections(self) -> list[str]:
+        """The collections beside this one (its ``__articles`` companions not listed)."""
+        if not self.settings.chroma_server and not self.settings.chroma_path.exists():
+            return []
+        names = (c.name for c in self.client.list_collections())
+        return sorted(n for n in names if not n.endswith(commits.ARTICLE_SUFFIX))
 
     def location(self) -> str:
         server = self.settings.chroma_server

@@ -60,6 +60,8 @@ BAD_VALUES = {
     "embed_batch_size": ("0", "embed_batch_size must be a whole number from 1 to 1024"),
     "max_article_chars": ("10", "max_article_chars must be a whole number ≥ 1000"),
     "max_article_chunks": ("0", "max_article_chunks must be a whole number ≥ 1"),
+    "max_extract_s": ("0", "max_extract_s must be a number > 0 and ≤ 86400"),
+    "max_extract_mb": ("50", "max_extract_mb must be a number ≥ 100"),
     "lock_timeout": ("-1", "lock_timeout must be a number ≥ 0"),
     "upload_threads": ("0", "upload_threads must be a whole number from 1 to 64"),
     "login_max_failures": ("0", "login_max_failures must be a whole number from 1 to 1000"),

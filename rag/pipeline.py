@@ -35,7 +35,7 @@ from rag.evidence import (
     score,
     sentence_spans,
 )
-from rag.grounding import best_span, clean_answer
+from rag.grounding import best_span, clean_answer, titled_name
 from rag.lexical import Filters
 from rag.protocols import Embedder, GenerationStats, Generator, Store
 from rag.records import (
@@ -347,6 +347,7 @@ class Assistant:
             yield self._sentence_or_nothing(support)
             return
         ev, span = found
+        span = titled_name(question, span, ev.text)  # "chief executive Rene Haas"
         claim = ev.text if prefers_sentence(span, ev.text) else span  # most of it: all of it
         yield Draft([DraftClaim(claim, (ev,))], FACTOID, short_answer=span, streamed=True)
 

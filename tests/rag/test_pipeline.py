@@ -194,6 +194,20 @@ def test_on_topic_sentence_is_answered_when_the_model_is_unsure(assistant):
     assert not a.abstained and a.short_answer == "1,000 people"
 
 
+def test_who_question_gets_the_name_its_title_stands_before(settings):
+    text = (
+        "They were joined by ARM Holdings chief executive Rene Haas and Junichi Miyakawa, "
+        "chief of SoftBank's telecoms arm.\n\nThe bakery on Elm Street sells rye bread."
+    )
+    embedder = HashEmbedder()
+    _index(settings, embedder, text=text)
+    llm = ScriptedLLM("Junichi Miyakawa")
+    assistant = Assistant(settings.with_overrides(min_relevance=0.05), embedder=embedder, llm=llm)
+    a = assistant.answer("Who is the chief executive of ARM Holdings?")
+    assert a.short_answer == "Rene Haas" and a.text == "Rene Haas [1]"
+    assert text[a.citations[0].start : a.citations[0].end] == a.citations[0].quote
+
+
 def test_a_factoid_carries_its_short_answer_and_cites_its_sentence(assistant):
     assistant.llm.reply = "1998"
     a = assistant.answer("When did Ada Brown open the bakery?")

@@ -1,6 +1,7 @@
 """Ingest speed side by side: ``rag`` (fp32 and int8 embedders) against a plain LangChain
 pipeline, and against the raw speed of each embedder, in one run, interleaved.
 
+    pip install -e '.[bench]'     # langchain-chroma, langchain-huggingface, text splitters
     python bench/ingest_vs_langchain.py ../shared/datasets/squad-v2-dev-a.json [--rounds 3]
 
 - raw: the embedder alone on the chunk texts (texts/s), no chunking and no storage;

@@ -1,5 +1,6 @@
 """Lexical retrieval before and after the on-disk index, on the same ingested collection.
 
+    pip install -e '.[bench]'     # rank_bm25
     python bench/lexical.py ../shared/datasets/squad-v2-dev-a.json [--limit N]
 
 Ingests the SQuAD file's articles once (real MiniLM embeddings, a temporary data directory),
@@ -28,16 +29,30 @@ sys.path.insert(0, str(ROOT))
 DEPTH = 10
 
 
-class _NoLexical:
-    """The store without its lexical index: BM25Retriever falls back to rank_bm25."""
+class RankBM25Retriever:
+    """The lexical retriever before issue 11: ``rank_bm25`` in memory over every committed
+    chunk (title and text through the one tokenizer), built once."""
 
     def __init__(self, store):
-        self._store = store
+        from rank_bm25 import BM25Okapi
 
-    def __getattr__(self, name):
-        if name in ("lexical_search", "any_match"):
-            raise AttributeError(name)
-        return getattr(self._store, name)
+        from rag.text import tokenize
+
+        self.tokenize = tokenize
+        self.entries = store.all_chunks()
+        corpus = [tokenize(f"{meta.get('title', '')} {c.text}") for c, meta in self.entries]
+        self.index = BM25Okapi(corpus)
+
+    def retrieve(self, query, k: int):
+        from rag.records import passage_from
+
+        scores = self.index.get_scores(self.tokenize(query.text))
+        order = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)[:k]
+        return [
+            passage_from(self.entries[i][0], self.entries[i][1], float(scores[i]), rank)
+            for rank, i in enumerate(order)
+            if scores[i] > 0
+        ]
 
 
 def main(argv=None) -> int:
@@ -52,7 +67,13 @@ def main(argv=None) -> int:
     from ingest.evaluation import metrics
     from ingest.evaluation.datasets import load_squad, select
     from rag import registry
-    from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
+    from rag.retrieval import (
+        DenseRetriever,
+        HybridRetriever,
+        LexicalRetriever,
+        Query,
+        embed_question,
+    )
     from rag.settings import Settings
 
     articles, questions = load_squad(args.dataset)
@@ -63,10 +84,10 @@ def main(argv=None) -> int:
         ingest_articles(articles, settings=settings)
         store = registry.open_store(settings)
         embedder = registry.load_embedder(settings)
-        dense = DenseRetriever(store, embedder)
+        dense = DenseRetriever(store)
         retrievers = {
-            "bm25 rank_bm25 (before)": BM25Retriever(_NoLexical(store)),
-            "bm25 FTS5 (now)": BM25Retriever(store),
+            "bm25 rank_bm25 (before)": RankBM25Retriever(store),
+            "bm25 FTS5 (now)": LexicalRetriever(store),
         }
         retrievers["hybrid rank_bm25 (before)"] = HybridRetriever(
             dense, retrievers["bm25 rank_bm25 (before)"], settings.fetch_k
@@ -75,12 +96,11 @@ def main(argv=None) -> int:
             dense, retrievers["bm25 FTS5 (now)"], settings.fetch_k
         )
         rows = {name: ([], [], []) for name in retrievers}
-        for r in retrievers.values():
-            r.retrieve(qs[0].question, DEPTH)  # build the in-memory index before timing
         for q in qs:  # interleaved: every retriever sees the same machine load
+            query = Query(q.question, embed_question(store, embedder, q.question))
             for name, r in retrievers.items():
                 started = time.perf_counter()
-                passages = r.retrieve(q.question, DEPTH)
+                passages = r.retrieve(query, DEPTH)
                 rows[name][2].append(time.perf_counter() - started)
                 rows[name][0].append(metrics.first_rank([p.source for p in passages], q.source))
                 rows[name][1].append(

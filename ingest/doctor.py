@@ -136,10 +136,10 @@ def run(settings, *, argv=None, timeout: float = 300.0, out=None) -> int:
 if __name__ == "__main__":
     import argparse
 
-    from rag.settings import Settings
+    from rag.settings import resolve
 
     parser = argparse.ArgumentParser(prog="python -m ingest.doctor")
     parser.add_argument("--home")
     parser.add_argument("--collection")
     args = parser.parse_args()
-    sys.exit(child(Settings().with_overrides(home=args.home, collection=args.collection)))
+    sys.exit(child(resolve(None, home=args.home, collection=args.collection)))

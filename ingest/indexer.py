@@ -26,7 +26,7 @@ from rag.faults import kill_point
 from rag.locking import write_lock
 from rag.protocols import Embedder, ServerUnavailable, Store
 from rag.records import Article, Chunk, IngestResult, chunk_id_for
-from rag.settings import Settings
+from rag.settings import Settings, resolve
 
 OnResult = Callable[[IngestResult], None]
 STATUSES = ("added", "updated", "unchanged", "removed", "failed")
@@ -350,7 +350,7 @@ def ingest_articles(
 
     Unchanged articles (same source and hash) are skipped without embedding.
     """
-    settings = settings or Settings()
+    settings = resolve(settings)
     with write_lock(settings):
         run = _Run(settings, store, embedder, progress, on_result)
         try:
@@ -378,7 +378,7 @@ def ingest_paths(
     With ``sync``, stored articles whose file was given, or lies under a given folder, and
     no longer exists are removed; so are the articles of a .jsonl file's lines that are gone.
     """
-    settings = settings or Settings()
+    settings = resolve(settings)
     if isinstance(paths, str | Path):
         paths = [paths]
     roots = [Path(p).expanduser() for p in paths]
@@ -478,18 +478,15 @@ def remove_missing(
 
 
 def _remove_orphans(store: Store, roots: list[Path], known: set[str]) -> list[IngestResult]:
-    orphans: dict[str, tuple[dict, list[str]]] = {}
-    total = store.count_chunks()
-    for offset in range(0, total, 1000):
-        got = store.chunks.get(include=["metadatas"], limit=1000, offset=offset)
-        for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
-            if meta.get("article_id") not in known:
-                orphans.setdefault(meta.get("article_id"), (meta, []))[1].append(cid)
+    """Chunks of an interrupted ingest (their article has no record) of a file under
+    ``roots`` that is gone."""
     removed = []
-    for meta, ids in orphans.values():
-        source = meta.get("source", "")
-        path = Path(source.partition("#L")[0])
+    for owner in store.find_uncommitted():
+        if owner.id in known:
+            continue
+        path = Path(owner.source.partition("#L")[0])
         if path.is_absolute() and _under(path, roots):
+            ids = store.chunk_ids_of(owner.id)
             store.delete_chunks(ids)
-            removed.append(IngestResult(source, "removed", len(ids), meta.get("title")))
+            removed.append(IngestResult(owner.source, "removed", len(ids), owner.title))
     return removed

@@ -18,6 +18,8 @@ import importlib
 _EXPORTS = {
     "ABSTAIN_TEXT": "rag.records",
     "Answer": "rag.records",
+    "AnswerChain": "rag.chain",
+    "ArticleRetriever": "rag.retriever",
     "ArticleInfo": "rag.records",
     "Citation": "rag.records",
     "Filters": "rag.lexical",

@@ -13,7 +13,7 @@ from rag import registry
 from rag.lexical import Filters
 from rag.locking import write_lock
 from rag.records import Answer, ArticleInfo, EmbeddingModel, IndexHealth, PartialArticle
-from rag.settings import Settings
+from rag.settings import Settings, resolve
 
 History = Sequence[tuple[str, str]] | Sequence[dict]
 _assistants: dict[Settings, object] = {}
@@ -21,7 +21,7 @@ _assistants_lock = threading.Lock()
 
 
 def resolve_settings(settings: Settings | None, overrides: dict) -> Settings:
-    return (settings or Settings()).with_overrides(**overrides)
+    return resolve(settings, **overrides)
 
 
 def get_assistant(settings: Settings | None = None, **overrides):
@@ -42,8 +42,7 @@ def make_filters(
     author: str | None = None,
 ) -> Filters | None:
     """Filters from keyword arguments (None when none is given); dates are YYYY-MM-DD."""
-    filters = Filters(source=source, since=since, until=until, author=author)
-    return filters or None
+    return Filters.of(source=source, since=since, until=until, author=author)
 
 
 def answer(

@@ -27,10 +27,10 @@ def filters_from(args: argparse.Namespace) -> dict:
 
 
 def settings_from(args: argparse.Namespace, **extra):
-    from rag.settings import Settings
+    from rag.settings import resolve
 
     fields = {k: getattr(args, k, None) for k in ("home", "collection")}
-    return Settings().with_overrides(**fields, **extra)
+    return resolve(None, **fields, **extra)
 
 
 def register(sub) -> None:

@@ -25,6 +25,7 @@ from rag.claims import Checked, Citations, ClaimStream, source_sentences
 from rag.protocols import GenerationStats, Generator
 from rag.records import ABSTAIN_TEXT, Answer, Claim, Passage, render_claims
 from rag.settings import Settings
+from rag.tracing import traced_stream
 
 PROMPT_MARGIN = 32  # tokens for the chat template's own markup
 
@@ -90,7 +91,8 @@ def stream_claims(
             held.clear()
         return out
 
-    for piece in llm.stream(
+    for piece in traced_stream(
+        llm,
         prompt.text,
         max_tokens=settings.llm_answer_tokens,
         stop=() if llm.chat else prompts.PASSAGES_STOP,

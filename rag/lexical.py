@@ -75,6 +75,9 @@ def site_of(url: str | None) -> str | None:
     return host.removeprefix("www.") or None
 
 
+FILTER_FIELDS = ("source", "since", "until", "author")
+
+
 @dataclass(frozen=True)
 class Filters:
     """A slice of the archive: one source or site, a date range (inclusive), one author.
@@ -107,6 +110,29 @@ class Filters:
     def __bool__(self) -> bool:
         return any((self.source, self.since, self.until, self.author))
 
+    @classmethod
+    def of(cls, value: Filters | dict | None = None, **fields: str | None) -> Filters | None:
+        """The one place that decides "filters or none": ``Filters`` from filters, a dict or
+        keyword arguments; None when they restrict nothing.
+
+        >>> Filters.of({"source": "bbc.co.uk"}, until=None)
+        Filters(source='bbc.co.uk', since=None, until=None, author=None)
+        >>> Filters.of(), Filters.of({"source": " "}), Filters.of(Filters())
+        (None, None, None)
+        >>> Filters.of({"site": "x"})
+        Traceback (most recent call last):
+        ...
+        ValueError: filter 'site': unknown; use source, since, until, author
+        """
+        if isinstance(value, Filters):
+            value = {k: getattr(value, k) for k in FILTER_FIELDS}
+        merged = {**(value or {}), **{k: v for k, v in fields.items() if v is not None}}
+        for key in merged:
+            if key not in FILTER_FIELDS:
+                raise ValueError(f"filter {key!r}: unknown; use {', '.join(FILTER_FIELDS)}")
+        filters = cls(**merged)
+        return filters if filters else None
+
     @property
     def first_day(self) -> int | None:
         return day_number(self.since) if self.since else None
@@ -116,7 +142,7 @@ class Filters:
         return day_number(self.until) if self.until else None
 
     def describe(self) -> str:
-        parts = [(k, getattr(self, k)) for k in ("source", "since", "until", "author")]
+        parts = [(k, getattr(self, k)) for k in FILTER_FIELDS]
         return " ".join(f"{k}={v}" for k, v in parts if v)
 
     def sql(self, table: str = "c") -> tuple[str, list]:
@@ -177,18 +203,30 @@ def _match_expression(terms: Iterable[str]) -> str:
 
 
 class LexicalIndex:
-    """One SQLite file. Thread-safe: one connection per thread."""
+    """One SQLite file, thread-safe: one connection per thread. With ``path=None``, one
+    in-memory database on one connection, which its owner serialises (``rag.backends.memory``).
+    """
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
+    def __init__(self, path: Path | None):
+        self.path = None if path is None else Path(path)
         self._local = threading.local()
         self._init_lock = threading.Lock()
         self._ready = False
+        self._memory: sqlite3.Connection | None = None
         self.ready = False  # set by the store once the index is known complete (backfilled)
 
     # ----- connection -----------------------------------------------------------------
     @property
     def db(self) -> sqlite3.Connection:
+        if self.path is None:
+            with self._init_lock:
+                if self._memory is None:
+                    conn = sqlite3.connect(
+                        ":memory:", isolation_level=None, check_same_thread=False
+                    )
+                    conn.executescript(_SCHEMA)
+                    self._memory = conn
+            return self._memory
         conn = getattr(self._local, "conn", None)
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -296,6 +334,12 @@ class LexicalIndex:
         where, params = (filters or Filters()).sql()
         sql = f"SELECT 1 FROM chunks c WHERE {where} LIMIT 1"
         return self.db.execute(sql, params).fetchone() is not None
+
+    def ids_within(self, filters: Filters | None) -> list[str]:
+        """The ids of the stored chunks within ``filters`` (all of them without)."""
+        where, params = (filters or Filters()).sql()
+        sql = f"SELECT chunk_id FROM chunks c WHERE {where}"
+        return [r for (r,) in self.db.execute(sql, params)]
 
     def _select_terms(self, terms: list[str]) -> list[str]:
         """The query terms to search, rarest first, within a budget of postings.

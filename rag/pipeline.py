@@ -47,11 +47,12 @@ from rag.records import (
     Passage,
     render_claims,
 )
-from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever
+from rag.retrieval import PassageRetriever
 from rag.settings import Settings
 from rag.shapes import EXPLANATION, FACTOID, SUMMARY, YES_NO, prefers_sentence, question_shape
 
 __all__ = ["Assistant", "Draft", "DraftClaim", "Evidence", "Support"]
+from rag.tracing import traced_retrieve, traced_stream
 
 MAX_QUESTION_CHARS = 2000
 MIN_SPAN_OVERLAP = 0.5
@@ -181,13 +182,13 @@ class Assistant:
 
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: Settings,
         *,
         embedder: Embedder | None = None,
         llm: Generator | None = None,
         store: Store | None = None,
     ):
-        self.settings = settings or Settings()
+        self.settings = settings
         self._embedder = embedder
         self._llm = llm
         self.store = store or registry.open_store(self.settings)
@@ -205,14 +206,11 @@ class Assistant:
         return self._llm
 
     @cached_property
-    def retriever(self):
-        dense = DenseRetriever(self.store, self.embedder)
-        if self.settings.retrieval == "dense":
-            return dense
-        lexical = BM25Retriever(self.store)
-        if self.settings.retrieval == "bm25":
-            return lexical
-        return HybridRetriever(dense, lexical, self.settings.fetch_k)
+    def retriever(self) -> PassageRetriever:
+        s = self.settings
+        return PassageRetriever(
+            self.store, self.embedder, k=s.top_k, fetch_k=s.fetch_k, mode=s.retrieval
+        )
 
     # ----- 1. standalone question ---------------------------------------------------
     def standalone_question(self, question: str, history=None) -> str:
@@ -220,18 +218,23 @@ class Assistant:
         previous = last_user_question(history)
         return resolve_follow_up(previous, question) if previous else question
 
+    def embed(self, question: str) -> list[float]:
+        """The question's vector: computed once per answer, then passed to every step."""
+        return self.retriever.embed(question)
+
     # ----- 2. retrieve --------------------------------------------------------------
     def retrieve(
-        self, question: str, k: int | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        vector: list[float] | None = None,
     ) -> list[Passage]:
-        if filters:
-            return self.retriever.retrieve(question, k or self.settings.top_k, filters)
-        return self.retriever.retrieve(question, k or self.settings.top_k)
+        return traced_retrieve(self.retriever, question, k=k, filters=filters, vector=vector)
 
     def nothing_matches(self, filters: Filters | None) -> bool:
         """Filters that no stored chunk satisfies (an indexed lookup in the store)."""
-        any_match = getattr(self.store, "any_match", None)
-        return bool(filters) and any_match is not None and not any_match(filters)
+        return filters is not None and not self.store.any_match(filters)
 
     # ----- 3. shape -----------------------------------------------------------------
     def shape(self, question: str) -> str:
@@ -239,7 +242,9 @@ class Assistant:
         return question_shape(question)
 
     # ----- 4. evidence --------------------------------------------------------------
-    def gather(self, question: str, passages: list[Passage]) -> Support:
+    def gather(
+        self, question: str, passages: list[Passage], vector: list[float] | None = None
+    ) -> Support:
         """The retrieved articles' sentences scored against the question, and how well the
         best one (with the sentence before it and its article's title) covers the
         question's words."""
@@ -248,7 +253,7 @@ class Assistant:
         relevance = max((p.score for p in passages), default=0.0)
         if not found:
             return Support([], texts, relevance, 0.0)
-        query_vector = self.embedder.embed_query(question)
+        query_vector = vector if vector is not None else self.embedder.embed_query(question)
         vectors = self.embedder.embed_documents([ev.text for ev in found])
         ranked = score(question, found, query_vector, vectors)
         best = ranked[0]
@@ -329,8 +334,9 @@ class Assistant:
         sources = [ev.text for ev in evidence]
         prompt = prompts.answer_prompt(question, sources)
         pieces: list[str] = []
-        for piece in self.llm.stream(
-            prompt, max_tokens=self.settings.max_tokens, copy_from=sources, stats=stats
+        limit = self.settings.max_tokens
+        for piece in traced_stream(
+            self.llm, prompt, max_tokens=limit, copy_from=sources, stats=stats
         ):
             if self._unsure(stats) or self.off_topic(support, stats):
                 break  # known before the first word is shown
@@ -421,6 +427,7 @@ class Assistant:
         no stored article matches them the answer says so (and counts as abstained)."""
         started = time.perf_counter()
         question = _validate(question)
+        filters = Filters.of(filters)
         standalone = self.standalone_question(question, history)
         answer = Answer(question=question, text="", standalone_question=standalone)
         if self.nothing_matches(filters):
@@ -434,8 +441,9 @@ class Assistant:
         free = self.llm.free_text  # a model that answers in its own words (rag.free_text)
         k = self.settings.llm_passages if free else None
         search = _search_text(standalone, shape, history)
-        answer.passages = self.retrieve(search, k, filters=filters)
-        support = self.gather(standalone, answer.passages)
+        vector = self.embed(search)
+        answer.passages = self.retrieve(search, k, filters=filters, vector=vector)
+        support = self.gather(standalone, answer.passages, vector if search == standalone else None)
         if not self.enough_evidence(shape, support):
             answer = _abstain(answer)
             yield answer.text

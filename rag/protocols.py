@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from rag.lexical import Filters
 from rag.records import (
     Article,
     ArticleInfo,
@@ -127,23 +128,48 @@ class Generator(Protocol):
 
 @runtime_checkable
 class Store(Protocol):
-    """Chunks with their embeddings, and each article's text and record.
+    """Chunks with their embeddings, and each article's text and record: everything the
+    pipeline, the indexer and the commands use, and nothing else (no caller reaches past it).
 
     An article's record is written after its chunks: it is the commit marker of an ingest.
-    Reads for answers (``dense_search``, ``all_chunks``) return committed chunks only.
+    Reads for answers (``dense_search``, ``lexical_search``, ``all_chunks``) return committed
+    chunks only. ``filters`` (``rag.lexical.Filters``; None or empty: the whole index) are
+    applied inside the store, never by filtering a top-k afterwards.
+    ``tests/rag/test_store_contract.py`` is the contract, run against every backend.
     """
 
     name: str
 
+    # ----- search ---------------------------------------------------------------------
+    def dense_search(
+        self, embedding: Sequence[float], k: int, filters: Filters | None = None
+    ) -> list[Passage]:
+        """The ``k`` committed chunks nearest to ``embedding`` (score: cosine similarity)."""
+        ...
+
+    def lexical_search(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+        """The ``k`` best committed chunks by BM25 over title and text (``rag.text.tokenize``);
+        higher scores are better."""
+        ...
+
+    def any_match(self, filters: Filters | None) -> bool:
+        """Whether any stored chunk lies within ``filters`` (an indexed lookup)."""
+        ...
+
+    # ----- articles and their records (commit markers) --------------------------------
     def article_info(self, article_id: str) -> ArticleInfo | None: ...
 
     def article_text(self, article_id: str) -> str | None: ...
 
-    def list_articles(self, limit: int | None = None) -> list[ArticleInfo]: ...
+    def list_articles(self, limit: int | None = None) -> list[ArticleInfo]:
+        """By source; with ``limit``, only that many (which ones is the store's choice)."""
+        ...
 
     def count_articles(self) -> int: ...
 
-    def find_articles(self, key: str) -> list[ArticleInfo]: ...
+    def find_articles(self, key: str) -> list[ArticleInfo]:
+        """Articles whose id, source, url or title equals ``key``, by source."""
+        ...
 
     def put_article(self, article: Article, n_chunks: int) -> None: ...
 
@@ -152,22 +178,14 @@ class Store(Protocol):
         ...
 
     def delete_article(self, article_id: str) -> int:
-        """Record first, then chunks: a kill part-way leaves only uncommitted chunks."""
+        """Record first, then chunks: a kill part-way leaves only uncommitted chunks.
+        Returns the number of chunks removed."""
         ...
 
-    def find_uncommitted(self, source: str) -> list[PartialArticle]:
-        """Articles with chunks from ``source`` but no record."""
+    # ----- chunks and their owners ----------------------------------------------------
+    def chunk_ids_of(self, article_id: str) -> list[str]:
+        """Every stored chunk of the article, committed or not."""
         ...
-
-    def health(self) -> IndexHealth:
-        """Uncommitted chunks and incomplete articles (a full scan: not per question)."""
-        ...
-
-    def repair(self) -> IndexHealth:
-        """Remove what ``health`` finds; returns it. The caller holds the write lock."""
-        ...
-
-    def chunk_ids_of(self, article_id: str) -> list[str]: ...
 
     def chunk_ids_by_article(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
         """``chunk_ids_of`` for several articles in one read (absent ones have no key)."""
@@ -187,12 +205,28 @@ class Store(Protocol):
 
     def delete_chunks(self, ids: Iterable[str]) -> None: ...
 
-    def count_chunks(self) -> int: ...
+    def count_chunks(self) -> int:
+        """Every stored chunk, committed or not."""
+        ...
 
-    def all_chunks(self) -> list[tuple[Chunk, dict]]: ...
+    def all_chunks(self, committed_only: bool = True) -> list[tuple[Chunk, dict]]:
+        """Every committed chunk with its metadata (all of them with ``committed_only=False``)."""
+        ...
 
-    def dense_search(self, embedding: Sequence[float], k: int) -> list[Passage]: ...
+    def find_uncommitted(self, source: str | None = None) -> list[PartialArticle]:
+        """Articles with chunks (from ``source``, or anywhere) but no record."""
+        ...
 
+    # ----- health and repair ----------------------------------------------------------
+    def health(self) -> IndexHealth:
+        """Uncommitted chunks and incomplete articles (a full scan: not per question)."""
+        ...
+
+    def repair(self) -> IndexHealth:
+        """Remove what ``health`` finds; returns it. The caller holds the write lock."""
+        ...
+
+    # ----- the index as a whole -------------------------------------------------------
     def revision(self) -> str:
         """A cheap token (O(1), whatever the archive's size) that changes whenever stored
         content changes, in this process or another."""
@@ -202,6 +236,11 @@ class Store(Protocol):
         """Whether the index has been created (an empty one counts)."""
         ...
 
+    def location(self) -> str:
+        """Where the index lives, for ``rag status`` (a directory or a URL)."""
+        ...
+
+    # ----- the embedder that built the collection -------------------------------------
     def embedding_model(self) -> EmbeddingModel | None:
         """The embedder recorded with the collection (None: nothing recorded yet)."""
         ...
@@ -210,8 +249,4 @@ class Store(Protocol):
         """Raise ``EmbedderMismatch`` unless the collection was built with ``embedder`` (or
         is empty, or holds vectors of its dimension and no record). With ``write``, record
         it when nothing is recorded. Cheap after the first successful call."""
-        ...
-
-    def location(self) -> str:
-        """Where the index lives, for ``rag status`` (a directory or a URL)."""
         ...

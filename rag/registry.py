@@ -5,7 +5,7 @@ A backend module is imported only when it is chosen; another package can add its
 with ``register("generator", "name", factory)``.
 
 >>> sorted(BACKENDS["store"])
-['chroma']
+['chroma', 'memory']
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ BACKENDS: dict[str, dict[str, str | Callable[[Settings], object]]] = {
     },
     "store": {
         "chroma": "rag.backends.chroma:create",
+        "memory": "rag.backends.memory:create",
     },
 }
 # The settings fields (by prefix) that make one built backend differ from another.

@@ -1,78 +1,62 @@
-"""Retrievers over a ``Store``: dense, lexical (BM25) and their reciprocal-rank fusion.
+"""Retrieval components over a ``Store``: dense, lexical (BM25) and their reciprocal-rank
+fusion. Each takes a ``Query`` as data (its text, its vector, its filters): the question is
+embedded once, by whoever asks (``embed_question``), and every component reads that vector.
 
-Filters (``rag.lexical.Filters``) are applied inside the store by both retrievers
-(a Chroma ``where`` and an SQL ``WHERE``), never by filtering a top-k afterwards.
+Filters are applied inside the store by both searches (``Store.dense_search`` and
+``Store.lexical_search``), never by filtering a top-k afterwards.
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol
 
 from rag.lexical import Filters
 from rag.protocols import Embedder, Store
-from rag.records import Passage, passage_from
-from rag.text import tokenize
+from rag.records import Passage
+
+Mode = Literal["dense", "bm25", "hybrid"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as retrievers take it: its text, its embedding, the slice of the archive."""
+
+    text: str
+    vector: Sequence[float]
+    filters: Filters | None = None
+
+
+def embed_question(store: Store, embedder: Embedder, text: str) -> list[float]:
+    """The question's vector, once the store has checked that ``embedder`` built it (a
+    cheap check after the first)."""
+    store.check_embedder(embedder)
+    return embedder.embed_query(text)
+
+
+class Retriever(Protocol):
+    def retrieve(self, query: Query, k: int) -> list[Passage]: ...
 
 
 class DenseRetriever:
-    """Dense retrieval: the store's nearest chunks to the question's embedding."""
-
-    def __init__(self, store: Store, embedder: Embedder):
-        self.store = store
-        self.embedder = embedder
-
-    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
-        if self.store.count_chunks() == 0:
-            return []
-        vector = self.embedder.embed_query(query)
-        self.store.check_embedder(self.embedder)  # cheap once it has passed
-        if filters:
-            return self.store.dense_search(vector, k, filters)
-        return self.store.dense_search(vector, k)
-
-
-class BM25Retriever:
-    """Lexical retrieval: the store's own on-disk index (``store.lexical_search``) when it has
-    one; otherwise (a store without it, e.g. a test fake) an in-memory BM25 over all chunks,
-    rebuilt when ``store.revision()`` changes."""
+    """The store's nearest committed chunks to the question's vector."""
 
     def __init__(self, store: Store):
         self.store = store
-        self._lock = threading.Lock()
-        self._revision: str | None = None
-        self._index = None
-        self._entries: list = []
 
-    def _ensure_index(self) -> None:
-        revision = self.store.revision()
-        if revision == self._revision:
-            return
-        from rank_bm25 import BM25Okapi
+    def retrieve(self, query: Query, k: int) -> list[Passage]:
+        return self.store.dense_search(query.vector, k, query.filters)
 
-        entries = self.store.all_chunks()
-        corpus = [tokenize(f"{meta.get('title', '')} {chunk.text}") for chunk, meta in entries]
-        self._index = BM25Okapi(corpus) if entries else None
-        self._entries = entries
-        self._revision = revision
 
-    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
-        search = getattr(self.store, "lexical_search", None)
-        if search is not None:
-            return search(query, k, filters) if filters else search(query, k)
-        if filters:
-            raise ValueError(f"{self.store.name}: this store cannot filter ({filters.describe()})")
-        with self._lock:
-            self._ensure_index()
-            if self._index is None:
-                return []
-            scores = self._index.get_scores(tokenize(query))
-            order = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)[:k]
-            return [
-                passage_from(self._entries[i][0], self._entries[i][1], float(scores[i]), rank)
-                for rank, i in enumerate(order)
-                if scores[i] > 0
-            ]
+class LexicalRetriever:
+    """The store's best committed chunks by BM25 over the question's words."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def retrieve(self, query: Query, k: int) -> list[Passage]:
+        return self.store.lexical_search(query.text, k, query.filters)
 
 
 def reciprocal_rank_fusion(rankings: list[list[Passage]], k: int, c: int = 60) -> list[Passage]:
@@ -95,16 +79,62 @@ def reciprocal_rank_fusion(rankings: list[list[Passage]], k: int, c: int = 60) -
 
 
 class HybridRetriever:
-    """Dense and BM25 candidates fused by reciprocal rank; scores stay the dense similarity."""
+    """Dense and BM25 candidates (``fetch_k`` each) fused by reciprocal rank; scores stay
+    the dense similarity (0 for a passage only BM25 found)."""
 
-    def __init__(self, dense: DenseRetriever, lexical: BM25Retriever, fetch_k: int):
+    def __init__(self, dense: DenseRetriever, lexical: LexicalRetriever, fetch_k: int):
         self.dense = dense
         self.lexical = lexical
         self.fetch_k = fetch_k
 
-    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
-        dense = self.dense.retrieve(query, self.fetch_k, filters)
-        lexical = self.lexical.retrieve(query, self.fetch_k, filters)
+    def retrieve(self, query: Query, k: int) -> list[Passage]:
+        depth = max(self.fetch_k, k)
+        dense = self.dense.retrieve(query, depth)
+        lexical = self.lexical.retrieve(query, depth)
         fused = reciprocal_rank_fusion([dense, lexical], k)
         similarity = {p.chunk.id: p.score for p in dense}
         return [replace(p, score=similarity.get(p.chunk.id, 0.0)) for p in fused]
+
+
+def retriever_for(store: Store, mode: Mode, fetch_k: int) -> Retriever:
+    """The retriever ``RAG_RETRIEVAL`` names: ``dense``, ``bm25`` or ``hybrid``."""
+    if mode == "dense":
+        return DenseRetriever(store)
+    if mode == "bm25":
+        return LexicalRetriever(store)
+    if mode == "hybrid":
+        return HybridRetriever(DenseRetriever(store), LexicalRetriever(store), fetch_k)
+    raise ValueError(f"retrieval: unknown mode {mode!r}; one of dense, bm25, hybrid")
+
+
+class PassageRetriever:
+    """Passages of the stored articles for a question: the retriever ``mode`` names over
+    ``store``, the question embedded by ``embedder`` unless its vector is given.
+    ``rag.retriever.ArticleRetriever`` is this as a LangChain retriever."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        *,
+        k: int = 4,
+        fetch_k: int = 20,
+        mode: Mode = "hybrid",
+    ):
+        self.store, self.embedder = store, embedder
+        self.k, self.fetch_k, self.mode = k, fetch_k, mode
+        self._retriever = retriever_for(store, mode, fetch_k)
+
+    def embed(self, text: str) -> list[float]:
+        return embed_question(self.store, self.embedder, text)
+
+    def retrieve(
+        self,
+        text: str,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        vector: Sequence[float] | None = None,
+    ) -> list[Passage]:
+        vector = vector if vector is not None else self.embed(text)
+        return self._retriever.retrieve(Query(text, vector, filters), k or self.k)

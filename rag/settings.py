@@ -45,7 +45,10 @@ class Settings(BaseSettings):
         "onnx-int8 or openai",
     )
     generator: str = Field("llama-cpp", description="llama-cpp or openai")
-    store: str = Field("chroma", description="chroma (a local directory or a server)")
+    store: str = Field(
+        "chroma",
+        description="chroma (a local directory or a server) or memory (this process only)",
+    )
     embedding_model: str | None = Field(
         None,
         description="sentence-transformers: a local model directory (default: shipped); "
@@ -262,3 +265,24 @@ class Settings(BaseSettings):
         if not changes:
             return self
         return Settings(**{**self.model_dump(), **changes})
+
+
+_from_environment: tuple[tuple, Settings] | None = None
+
+
+def resolve(settings: Settings | None = None, **overrides: object) -> Settings:
+    """The settings a public entry point runs with: ``settings`` (or, when None, those of
+    the ``RAG_*`` environment, parsed again only when it changed) with ``overrides`` (their
+    non-None values). Everything below an entry point takes the result as an argument.
+
+    >>> resolve(Settings(top_k=3), top_k=None).top_k, resolve(Settings(top_k=3), top_k=5).top_k
+    (3, 5)
+    """
+    global _from_environment
+    if settings is None:
+        snapshot = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("RAG_")))
+        cached = _from_environment
+        if cached is None or cached[0] != snapshot:
+            cached = _from_environment = (snapshot, Settings())
+        settings = cached[1]
+    return settings.with_overrides(**overrides)

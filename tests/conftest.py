@@ -9,6 +9,7 @@ import pytest
 
 from rag.settings import Settings
 from tests.fakes import HashEmbedder, ScriptedLLM
+from tests.servers import start_chroma
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -63,3 +64,11 @@ def corpus_copy(tmp_path) -> Path:
     dest = tmp_path / "corpus"
     shutil.copytree(CORPUS, dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """One ``chroma run`` server for the session (tests use their own collections)."""
+    server = start_chroma(tmp_path_factory.mktemp("chroma-server"))
+    yield server
+    server.stop()

@@ -23,6 +23,7 @@ class HashEmbedder:
         self.name = f"hash-{dim}"
         self.calls = 0
         self.texts_embedded = 0
+        self.queries: list[str] = []  # every embed_query text, in order
 
     def _vector(self, text: str) -> list[float]:
         vec = [0.0] * self.dim
@@ -45,6 +46,7 @@ class HashEmbedder:
         return [self._vector(t) for t in texts]
 
     def embed_query(self, text: str) -> list[float]:
+        self.queries.append(text)
         return self._vector(text)
 
 

@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from rag.settings import Settings
+from rag.settings import Settings, resolve
 from ui import render, uploads
 from ui.login import ClientAddressMiddleware, LoginGuard
 from ui.service import FILTER_FIELDS, MAX_TOP_K, Service, friendly_error, log_failure
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, examples=EXAMPLES):
     """Build the Gradio Blocks app (not launched). Serve it with ``launch()``, which also
     applies the style sheet."""
     gr = require_gradio()
-    service = Service(settings)
+    service = Service(resolve(settings))
     settings = service.settings
     stats_html, choices = service.overview()
     max_mb = f"{settings.max_file_mb:g}"
@@ -293,7 +293,7 @@ def launch(
     from starlette.middleware import Middleware
 
     require_gradio()
-    settings = settings or Settings()
+    settings = resolve(settings)
     app = create_app(settings)
     guard = None
     if auth:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ingest import api as ingest_api
 from rag import api, registry
+from rag.lexical import FILTER_FIELDS
 from rag.records import Answer, IngestResult
 from rag.settings import Settings
 from ui import render, uploads
@@ -93,9 +94,6 @@ def clamp_top_k(value: object, default: int) -> int:
     return min(k, MAX_TOP_K) if k >= 1 else default
 
 
-FILTER_FIELDS = ("source", "since", "until", "author")
-
-
 def clean_filters(filters: dict | None) -> dict:
     """The filter fields of a form or an API call, blanks dropped, unknown keys refused.
 
@@ -115,8 +113,8 @@ def clean_filters(filters: dict | None) -> dict:
 class Service:
     """The UI's actions over one data directory and collection."""
 
-    def __init__(self, settings: Settings | None = None):
-        self.settings = settings or Settings()
+    def __init__(self, settings: Settings):
+        self.settings = settings
         self.worker = UploadWorker(self._run_upload)
 
     def _settings_for(self, top_k: object) -> Settings:

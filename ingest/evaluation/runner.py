@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ingest.evaluation import metrics
 from ingest.evaluation.datasets import Dataset, Question, as_questions, load_dataset, select
-from rag.settings import Settings
+from rag.settings import Settings, resolve
 
 RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
@@ -130,18 +130,12 @@ def error_row(question: Question, error: str) -> dict:
 def ask(assistant, question: Question, filters=None) -> dict:
     """Answer one question and score it; a question the assistant rejects becomes an error row."""
     try:
-        if filters:
-            answer = assistant.answer(question.question, filters=filters)
-        else:
-            answer = assistant.answer(question.question)
+        answer = assistant.answer(question.question, filters=filters)
     except ValueError as exc:
         return error_row(question, str(exc))
     retrieved = None
-    if (question.source or question.answers) and hasattr(assistant, "retrieve"):
-        if filters:
-            retrieved = assistant.retrieve(question.question, RETRIEVAL_DEPTH, filters)
-        else:
-            retrieved = assistant.retrieve(question.question, RETRIEVAL_DEPTH)
+    if question.source or question.answers:
+        retrieved = assistant.retrieve(question.question, RETRIEVAL_DEPTH, filters)
     return score_row(question, answer, retrieved)
 
 
@@ -268,7 +262,7 @@ def evaluate(
     if workers < 1:
         raise ValueError(f"workers: {workers}, must be at least 1")
     dataset = _resolve(questions, format, collection)
-    settings = (settings or Settings()).with_overrides(collection=dataset.collection)
+    settings = resolve(settings, collection=dataset.collection)
     chosen = select(dataset.questions, limit=limit, sample=sample, seed=seed)
     if not chosen:
         raise ValueError(f"{dataset.path or 'questions'}: no questions to ask")

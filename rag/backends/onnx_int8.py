@@ -16,6 +16,8 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from langchain_core.embeddings import Embeddings
+
 from rag.backends import sentence_transformers as st
 from rag.settings import Settings
 
@@ -127,10 +129,14 @@ def quantised_model(model_dir: Path) -> Path:
     return target
 
 
-class OnnxInt8Embedder:
-    """Normalised int8 embeddings with ONNX Runtime; loads (and quantises once) on first use."""
+class OnnxInt8Embedder(Embeddings):
+    """Normalised int8 embeddings with ONNX Runtime; loads (and quantises once) on first use.
+    Also a LangChain ``Embeddings``."""
 
-    def __init__(self, path: Path, batch_size: int = 32, threads: int | None = None):
+    def __init__(self, path: Path | None = None, batch_size: int = 32, threads: int | None = None):
+        """``path``: a local sentence-transformers model directory (default: the shipped
+        all-MiniLM-L6-v2), quantised once into the cache."""
+        path = path if path is not None else st.shipped_model()
         self.path = Path(path)
         self.batch_size = batch_size
         self.threads = threads

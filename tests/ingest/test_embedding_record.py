@@ -129,7 +129,7 @@ def test_a_collection_from_before_records_is_adopted_on_the_next_write(settings)
     assert report.ok
     fresh = ChromaStore(settings)
     assert fresh.embedding_model() == EmbeddingModel("hash-64", 64)
-    assert fresh._current_metadata()["note"] == "kept"
+    assert fresh.chunks.metadata["note"] == "kept"
     # still cosine: an identical text scores 1
     [hit] = fresh.dense_search(HashEmbedder(64).embed_query(f"{MILL.title}\n{MILL.text}"), 1)
     assert hit.score == pytest.approx(1.0, abs=1e-4)

@@ -86,20 +86,20 @@ def test_counts_are_read_once_per_revision_and_follow_other_writers(settings, mo
 
 @pytest.mark.unit
 def test_a_replaced_client_is_stopped_soon_not_at_the_next_change(settings, monkeypatch):
-    from rag.backends import chroma
+    from rag.backends.chroma import clients
 
-    monkeypatch.setattr(chroma, "_RETIRE_SECONDS", 0.2)
+    monkeypatch.setattr(clients, "RETIRE_SECONDS", 0.2)
     store = ChromaStore(settings)
     _ingest(settings, [_article(1, "Some words about trains and stations.")])
     store.dense_search(HashEmbedder().embed_query("trains"), 1)
-    old = chroma._handle(settings).client
+    old = clients.handle(settings).client
     stopped = []
     system = old._system
     monkeypatch.setattr(system, "stop", lambda: stopped.append(system))
-    path = chroma.generation_path(settings)
+    path = clients.generation_path(settings)
     path.write_text(path.read_text() + "another process wrote\n")
     assert [p.source for p in store.dense_search(HashEmbedder().embed_query("trains"), 1)]
-    assert chroma._handle(settings).client is not old
+    assert clients.handle(settings).client is not old
     deadline = time.monotonic() + 5
     while not stopped and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -110,15 +110,15 @@ def test_a_replaced_client_is_stopped_soon_not_at_the_next_change(settings, monk
 def test_old_index_without_lexical_file_is_backfilled_once(settings, capsys):
     _ingest(settings, [_article(1, "Glaciers carve fjords over thousands of years.", url=None)])
     path = lexical_path(settings, settings.collection)
-    from rag.backends import chroma
+    from rag.backends.chroma import mirror
 
-    chroma._lexical.clear()
+    mirror.forget_indexes()
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     store = ChromaStore(settings)
     assert [p.source for p in store.lexical_search("fjords glaciers", 3)] == ["mem://1"]
     assert "indexing the 1 stored chunks" in capsys.readouterr().err
-    chroma._lexical.clear()
+    mirror.forget_indexes()
     ChromaStore(settings).lexical_search("fjords", 3)
     assert "indexing" not in capsys.readouterr().err  # once only
 

@@ -358,8 +358,10 @@ class Assistant:
         yield Draft([DraftClaim(claim, (ev,))], FACTOID, short_answer=span, streamed=True)
 
     def _sentence_or_nothing(self, support: Support) -> Draft:
-        """When the model will not copy: the best sentence if it covers the question."""
-        if support.coverage >= self.settings.min_sentence_coverage:
+        """When the model will not copy: the best sentence if it covers the question, what
+        it asks about included (not only its names: "the mayor of Elm Street")."""
+        s = self.settings
+        if support.coverage >= s.min_sentence_coverage and support.topic >= s.min_topic_coverage:
             return Draft([DraftClaim(support.best.text, (support.best,))], EXPLANATION)
         return Draft()
 

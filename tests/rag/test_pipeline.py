@@ -179,6 +179,14 @@ def test_off_topic_sentence_and_unsure_model_abstains_before_showing_words(assis
     assert len(assistant.llm.prompts) == 1  # the model was asked: its wish to copy decides
 
 
+def test_a_sentence_holding_only_the_questions_names_does_not_answer_alone(assistant):
+    # The model will not copy ("unknown"); the sentence names Elm Street but no mayor.
+    assistant.llm.reply = "unknown"
+    assistant.llm.copy_prob = 1.0
+    a = assistant.answer("Who is the mayor of Elm Street?")
+    assert a.abstained and a.citations == []
+
+
 def test_off_topic_sentence_is_answered_when_the_model_is_sure(assistant):
     # Paraphrased questions often miss their sentence's words ("invade" / "invasion").
     assistant.llm.reply = "$3 billion"

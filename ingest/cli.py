@@ -45,11 +45,13 @@ def display_source(source: str) -> str:
 
 
 def format_result(result) -> str:
+    from rag.text import plural
+
     """``added: corpus/a.txt (5 chunks)`` or ``failed: <reason naming the file>``."""
     if result.status in ("failed", "skipped"):
         return f"{result.status}: {result.error}"
     where = display_source(result.source)
-    return f"{result.status}: {where} ({result.n_chunks} chunks)"
+    return f"{result.status}: {where} ({plural(result.n_chunks, 'chunk')})"
 
 
 def run(args: argparse.Namespace) -> int:

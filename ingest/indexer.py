@@ -27,6 +27,7 @@ from rag.locking import write_lock
 from rag.protocols import Embedder, ServerUnavailable, Store
 from rag.records import Article, Chunk, IngestResult, chunk_id_for
 from rag.settings import Settings, resolve
+from rag.text import plural
 
 OnResult = Callable[[IngestResult], None]
 STATUSES = ("added", "updated", "unchanged", "removed", "failed")
@@ -67,15 +68,15 @@ class IngestReport:
         return self.n_chunks_added / self.seconds if self.seconds > 0 else 0.0
 
     def summary(self) -> str:
-        """One line: ``3 articles (1 added, 0 updated, 2 unchanged), ...``."""
+        """One line: ``3 articles (1 added, 0 updated, 2 unchanged), ...`` (``1 article``)."""
         c = self.counts
         n_skipped = self.count("skipped")
         skipped = f", {n_skipped} skipped" if n_skipped else ""
         return (
-            f"{self.n_articles} articles ({c['added']} added, {c['updated']} updated, "
+            f"{plural(self.n_articles, 'article')} ({c['added']} added, {c['updated']} updated, "
             f"{c['unchanged']} unchanged), {c['removed']} removed, {c['failed']} failed"
             f"{skipped}; "
-            f"{self.n_chunks_added} chunks added in {self.seconds:.1f} s "
+            f"{plural(self.n_chunks_added, 'chunk')} added in {self.seconds:.1f} s "
             f"({self.chunks_per_second:.1f} chunks/s"
             + (
                 f", {self.model_seconds:.1f} s of it loading the embedder)"

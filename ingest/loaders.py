@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ingest.cleaning import clean_text
+from rag.errors import InputError
 from rag.records import Article
 
 TEXT_TYPES = (".txt", ".md", ".markdown")
@@ -32,7 +33,7 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-class LoadError(Exception):
+class LoadError(InputError):
     """A file (or line) that cannot become an article; the message is one line."""
 
     def __init__(self, where: object, reason: str):

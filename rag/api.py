@@ -4,6 +4,7 @@ Ingesting is ``ingest.ingest`` (the layer above)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,36 @@ def get_assistant(settings: Settings | None = None, **overrides):
         if resolved not in _assistants:
             _assistants[resolved] = Assistant(resolved)
         return _assistants[resolved]
+
+
+IN_PROCESS = {
+    "embedder": ("auto", "onnx-int8", "sentence-transformers"),
+    "generator": ("llama-cpp",),
+}
+
+
+def preload(settings: Settings) -> threading.Thread:
+    """Load this process's in-process models in a background thread, and return it (join it
+    before exiting). A one-off question (``rag ask``) starts this first: the models' native
+    loading runs on a second core while retrieval imports and opens the store. A failure is
+    left for the first real use to raise. Models behind servers are not touched here.
+
+    numpy is imported here first: both threads need it, and its modules import each other,
+    which two threads importing it at once can find half-made (an ImportError)."""
+    import numpy  # noqa: F401
+
+    def load() -> None:
+        assistant = get_assistant(settings)
+        for kind in ("embedder", "generator"):
+            if getattr(settings, kind) in IN_PROCESS[kind]:
+                try:
+                    (assistant.embedder if kind == "embedder" else assistant.llm).warm_up()
+                except Exception:  # noqa: BLE001 (raised again, properly, where it is used)
+                    logging.getLogger(__name__).debug("preloading the %s failed", kind)
+
+    thread = threading.Thread(target=load, name="rag-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def make_filters(
@@ -114,20 +145,30 @@ def status(
     lists only that many articles (the count stays exact)."""
     resolved = resolve_settings(settings, overrides)
     store = registry.open_store(resolved)
-    health = store.health() if check and store.exists() else IndexHealth()
+    models = dict(
+        embedding_model=registry.describe("embedder", resolved),
+        llm_model=registry.describe("generator", resolved),
+        retrieval=resolved.retrieval,
+    )
+    if not store.exists():  # nothing stored yet, and asking creates nothing
+        return Status(data_dir=store.location(), collection=resolved.collection, **models)
+    health = store.health() if check else IndexHealth()
     return Status(
         data_dir=store.location(),
         collection=resolved.collection,
         n_articles=store.count_articles(),
         articles=store.list_articles(limit=max_articles),
         n_chunks=store.count_chunks(),
-        embedding_model=registry.describe("embedder", resolved),
-        llm_model=registry.describe("generator", resolved),
-        retrieval=resolved.retrieval,
+        **models,
         uncommitted=health.uncommitted,
         incomplete=health.incomplete,
         index_embedding_model=store.embedding_model(),
     )
+
+
+def collections(settings: Settings | None = None, **overrides) -> list[str]:
+    """The names of the collections in the data directory (or on the Chroma server)."""
+    return registry.open_store(resolve_settings(settings, overrides)).collections()
 
 
 def repair(settings: Settings | None = None, **overrides) -> IndexHealth:

@@ -29,6 +29,7 @@ from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field
 
+from rag.errors import InputError
 from rag.lexical import Filters
 from rag.records import Answer
 from rag.settings import Settings
@@ -52,16 +53,16 @@ def parse_input(value: Any) -> tuple[str, list | None, Filters | None]:
     >>> parse_input({"text": "Why?"})
     Traceback (most recent call last):
     ...
-    ValueError: input: expected a question string or a dict with 'question' (got keys text)
+    rag.errors.InputError: input: expected a question string or a dict with 'question' (got ...
     """
     if isinstance(value, str):
         return value, None, None
     if not isinstance(value, dict):
-        raise ValueError(f"input: expected a question string or a dict, got {type(value).__name__}")
+        raise InputError(f"input: expected a question string or a dict, got {type(value).__name__}")
     key = next((k for k in _QUESTION_KEYS if k in value), None)
     if key is None:
         keys = ", ".join(sorted(map(str, value))) or "none"
-        raise ValueError(
+        raise InputError(
             f"input: expected a question string or a dict with 'question' (got keys {keys})"
         )
     slice_ = {k: value[k] for k in ("source", "since", "until", "author") if k in value}

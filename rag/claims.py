@@ -41,7 +41,13 @@ MIN_PAIR_SHARE = 2
 _MARKER = re.compile(r"\[\s*(?:(?:source|passage)\s*)?(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]", re.I)
 _OPENER = re.compile(r"^(yes|no)\b[,.!:;]?\s*", re.I)
 _BARE_OPENER = re.compile(r"^(yes|no)[.!]?$", re.I)
-_LEAD = re.compile(r"^(?:answer\s*:\s*|[-*•]\s+|\d{1,2}[.)]\s+)", re.I)
+# A lead-in before the claim: "Answer:", "The answer to this question is:", "The passage
+# says:", a list bullet or number.
+_LEAD = re.compile(
+    r"^(?:(?:the\s+)?(?:answer|passage|article)(?:\s+to\s+(?:this|the|your)\s+question)?"
+    r"(?:\s+(?:is|says|states))?\s*:\s*|[-*•]\s+|\d{1,2}[.)]\s+)",
+    re.I,
+)
 _TOKEN = re.compile(r"[$£€¥%]|\d+(?:[.,]\d+)*[A-Za-z]*(?:['’]s)?|[^\W\d_][\w'’]*", re.UNICODE)
 _NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)([A-Za-z]*)")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{2,200})[\"”]|(?:^|(?<=\s))‘([^‘’]{2,200})’")

@@ -7,10 +7,12 @@ the claim check (``rag.claims``) ties to the exact sentences they came from.
    (``llm_answer_tokens``), best first.
 2. A chat model gets a system message asking for a concise answer in the question's shape
    with ``[n]`` after every sentence; a base model completes worked examples. Both can be
-   replaced by a TOML file (``RAG_LLM_PROMPTS``, ``rag.prompts.load_templates``).
+   replaced by a TOML file (``RAG_LLM_PROMPTS``, ``rag.prompts.load_templates``). A server
+   that takes a grammar makes every sentence end with a given passage's marker (``cite``).
 3. The reply streams through ``ClaimStream``: a claim is shown once it is complete and
    passes, citing the sentence(s) that support it (numbered once each, in order of first
-   use). A failing claim goes to ``Answer.dropped``; with ``unsupported_claims=mark`` it
+   use). The last sentence of a reply cut off at the token limit is never shown. A
+   failing claim goes to ``Answer.dropped``; with ``unsupported_claims=mark`` it
    is also shown, marked and without citations. If no claim passes, the assistant
    abstains.
 """
@@ -18,16 +20,17 @@ the claim check (``rag.claims``) ties to the exact sentences they came from.
 from __future__ import annotations
 
 from collections.abc import Generator as Gen
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag import prompts
 from rag.claims import Checked, Citations, ClaimStream, source_sentences
 from rag.protocols import GenerationStats, Generator
-from rag.records import ABSTAIN_TEXT, Answer, Claim, Passage, render_claims
+from rag.records import ABSTAIN_TEXT, Answer, Claim, ClaimCheck, Passage, render_claims
 from rag.settings import Settings
 from rag.tracing import traced_stream
 
 PROMPT_MARGIN = 32  # tokens for the chat template's own markup
+CUT_OFF = "cut off at the answer's token limit (RAG_LLM_ANSWER_TOKENS)"
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def build_prompt(
     """The prompt with as many passages as fit, best first."""
     templates = prompts.load_templates(settings.llm_prompts)
     blocks = [
-        prompts.passage_block(n, p.title, p.date, p.chunk.text)
+        prompts.passage_block(n, p.title, p.date, p.chunk.text, numbered=templates.number_sentences)
         for n, p in enumerate(passages[: settings.llm_passages], 1)
     ]
     if llm.chat:
@@ -98,6 +101,7 @@ def stream_claims(
         stop=() if llm.chat else prompts.PASSAGES_STOP,
         stats=stats,
         system=prompt.system,
+        cite=len(prompt.passages),
     ):
         raw.append(piece)
         text = take(stream.feed(piece))
@@ -107,7 +111,10 @@ def stream_claims(
     answer.completion_tokens = stats.completion_tokens
     if prompts.is_unknown("".join(raw)):
         return _abstain(answer)
-    text = take(stream.close())
+    last = stream.close()
+    if stats.cut_off:  # the reply stopped at the token limit: its last sentence is unfinished
+        last = [replace(c, support=(), check=ClaimCheck(False, 0.0, (), CUT_OFF)) for c in last]
+    text = take(last)
     if shown and held:
         text += "".join(" " + render_claims([claim]) for claim in held)
         shown.extend(held)

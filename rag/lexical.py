@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
+from rag.errors import ConfigError, InputError
 from rag.records import Chunk
 from rag.text import tokenize
 
@@ -87,7 +88,7 @@ class Filters:
     >>> Filters(since="2024-13-01")
     Traceback (most recent call last):
     ...
-    ValueError: since: '2024-13-01' is not a date; use YYYY-MM-DD
+    rag.errors.ConfigError: since=2024-13-01: since must be a date, YYYY-MM-DD
     """
 
     source: str | None = None
@@ -99,13 +100,13 @@ class Filters:
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None and not _is_iso_day(value):
-                raise ValueError(f"{name}: {value!r} is not a date; use YYYY-MM-DD")
+                raise ConfigError(name, value, "must be a date, YYYY-MM-DD")
         for name in ("source", "author"):
             value = getattr(self, name)
             if value is not None and not str(value).strip():
                 object.__setattr__(self, name, None)
         if self.since and self.until and self.since > self.until:
-            raise ValueError(f"since ({self.since}) is after until ({self.until})")
+            raise ConfigError("until", self.until, f"must not be before since ({self.since})")
 
     def __bool__(self) -> bool:
         return any((self.source, self.since, self.until, self.author))
@@ -122,14 +123,14 @@ class Filters:
         >>> Filters.of({"site": "x"})
         Traceback (most recent call last):
         ...
-        ValueError: filter 'site': unknown; use source, since, until, author
+        rag.errors.InputError: filter 'site': unknown; use source, since, until, author
         """
         if isinstance(value, Filters):
             value = {k: getattr(value, k) for k in FILTER_FIELDS}
         merged = {**(value or {}), **{k: v for k, v in fields.items() if v is not None}}
         for key in merged:
             if key not in FILTER_FIELDS:
-                raise ValueError(f"filter {key!r}: unknown; use {', '.join(FILTER_FIELDS)}")
+                raise InputError(f"filter {key!r}: unknown; use {', '.join(FILTER_FIELDS)}")
         filters = cls(**merged)
         return filters if filters else None
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rag.errors import Unavailable
 from rag.settings import Settings
 
 POLL_SECONDS = 0.1
@@ -57,7 +58,7 @@ def write_lock(
         if on_wait:
             on_wait(f"rag: waiting for another writer (this process) on {settings.home} …")
         if not rlock.acquire(timeout=max(timeout, 0.001)):
-            raise RuntimeError(f"another writer in this process holds {path}; try again later")
+            raise Unavailable(f"another writer in this process holds {path}; try again later")
     try:
         if state[0] == 0:
             state[1] = _acquire_file(path, deadline, timeout, on_wait)
@@ -85,7 +86,7 @@ def _acquire_file(path: Path, deadline: float, timeout: float, on_wait) -> int:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise RuntimeError(
+                    raise Unavailable(
                         f"another writer (pid {holder(path)}) has held {path} for over "
                         f"{timeout:g} s; try again later (RAG_LOCK_TIMEOUT)"
                     ) from None

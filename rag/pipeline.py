@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from rag import free_text, prompts, registry
+from rag.errors import InputError
 from rag.evidence import (
     Evidence,
     candidates,
@@ -567,8 +568,8 @@ def _abstain(answer: Answer) -> Answer:
 
 def _validate(question: str) -> str:
     if not isinstance(question, str) or not question.strip():
-        raise ValueError("question: empty; ask something about the articles")
+        raise InputError("question: empty; ask something about the articles")
     question = " ".join(question.split())
     if len(question) > MAX_QUESTION_CHARS:
-        raise ValueError(f"question: {len(question)} characters, the limit is {MAX_QUESTION_CHARS}")
+        raise InputError(f"question: {len(question)} characters, the limit is {MAX_QUESTION_CHARS}")
     return question

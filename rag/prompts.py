@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rag.errors import InputError
 from rag.records import ABSTAIN_TEXT
+from rag.text import split_sentences
 
 UNKNOWN = "unknown"
 ABSTAIN = ABSTAIN_TEXT.rstrip(".")
@@ -87,9 +89,10 @@ def is_unknown(reply: str) -> bool:
 # {passages} and {question} are replaced (nothing else is: braces elsewhere stay as written).
 PASSAGES_SYSTEM = (
     "You answer questions about news articles using only the numbered passages the user "
-    "gives you. Answer in the shape the question needs: one short sentence for who, what, "
-    "when, where or how much; two to four sentences for why, how, describe or compare; "
-    "start with Yes or No for a yes/no question; the main points for a summary. "
+    "gives you; each sentence of a passage is followed by its number. Answer in the shape "
+    "the question needs: one short sentence for who, what, when, where or how much; two to "
+    "four sentences for why, how, describe or compare; start with Yes or No for a yes/no "
+    "question; the main points for a summary. "
     "After every sentence write the number of the passage it comes from in square "
     "brackets, like [2]. State only what the passages say, keeping their names, numbers "
     "and dates exactly. If the passages do not answer the question, reply exactly: "
@@ -103,24 +106,25 @@ passages do not answer it, write: {ABSTAIN}.
 
 Passages:
 [1] Harbour Bridge opens (2021-03-04)
-The bridge was completed in 1932 after eight years of construction. It carries eight lanes.
+The bridge was completed in 1932 after eight years of construction. [1] It carries eight \
+lanes. [1]
 [2] City museum
-The museum's collection includes 12,000 paintings, most of them donated by local families.
+The museum's collection includes 12,000 paintings, most of them donated by local families. [2]
 Question: When was the bridge completed?
 Answer: The bridge was completed in 1932 [1].
 
 Passages:
 [1] Lopez to lead Acme
-Its chief executive, Maria Lopez, joined the firm in 2015.
+Its chief executive, Maria Lopez, joined the firm in 2015. [1]
 [2] Acme factories
-The company employs 4,000 people in its three factories. Two of them opened last year.
+The company employs 4,000 people in its three factories. [2] Two of them opened last year. [2]
 Question: How many people does the company employ, and who runs it?
 Answer: The company employs 4,000 people in its three factories [2]. Its chief executive \
 is Maria Lopez [1].
 
 Passages:
 [1] Rail strike
-Train drivers walked out on Monday over pay.
+Train drivers walked out on Monday over pay. [1]
 Question: Who won the football match?
 Answer: {ABSTAIN}
 
@@ -135,11 +139,13 @@ PASSAGES_STOP = ("\n\nPassages:", "\nQuestion:", "\n\n\n")
 class Templates:
     """The prompts of a model that answers from numbered passages: ``system`` and ``user``
     for chat models, ``completion`` for base models. ``{passages}`` and ``{question}`` are
-    filled in; nothing else is."""
+    filled in; nothing else is. ``number_sentences``: every sentence of a passage is
+    followed by the passage's marker (``passage_block``)."""
 
     system: str = PASSAGES_SYSTEM
     user: str = PASSAGES_USER
     completion: str = PASSAGES_COMPLETION
+    number_sentences: bool = True
 
     def fill(self, template: str, passages: str, question: str) -> str:
         return template.replace("{passages}", passages).replace("{question}", question)
@@ -147,7 +153,7 @@ class Templates:
 
 def load_templates(path: Path | None) -> Templates:
     """The default templates, with those a TOML file sets (keys ``system``, ``user``,
-    ``completion``) in their place. A bad file is one line naming it.
+    ``completion``, ``number_sentences``) in their place. A bad file is one line naming it.
 
     >>> load_templates(None) == Templates()
     True
@@ -163,30 +169,49 @@ def _load_templates(path: Path, _mtime: int) -> Templates:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ValueError(f"{where}: cannot read it ({exc.strerror or exc})") from None
+        raise InputError(f"{where}: cannot read it ({exc.strerror or exc})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{where}: not valid TOML ({exc})") from None
+        raise InputError(f"{where}: not valid TOML ({exc})") from None
     fields = {f.name for f in dataclasses.fields(Templates)}
     for key, value in data.items():
         if key not in fields:
-            raise ValueError(f"{where}: unknown key {key!r}; use {', '.join(sorted(fields))}")
+            raise InputError(f"{where}: unknown key {key!r}; use {', '.join(sorted(fields))}")
+        if key == "number_sentences":
+            if not isinstance(value, bool):
+                raise InputError(f"{where}: {key} must be true or false")
+            continue
         if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"{where}: {key} must be a non-empty string")
+            raise InputError(f"{where}: {key} must be a non-empty string")
         if key != "system" and not ("{passages}" in value and "{question}" in value):
-            raise ValueError(f"{where}: {key} must contain {{passages}} and {{question}}")
+            raise InputError(f"{where}: {key} must contain {{passages}} and {{question}}")
     return Templates(**data)
 
 
-def passage_block(number: int, title: str, date: str | None, text: str) -> str:
-    """One numbered passage: its title and date on the first line, then its text.
+def passage_block(
+    number: int, title: str, date: str | None, text: str, *, numbered: bool = True
+) -> str:
+    """One numbered passage: its title and date on the first line, then its text, each
+    sentence followed by the passage's marker when ``numbered`` (sentences as the claim
+    check splits them, ``rag.text.split_sentences``), so a sentence copied from it carries
+    its citation.
 
-    >>> print(passage_block(2, "Deal  agreed", "2025-02-03", "SoftBank will pay."))
+    >>> print(passage_block(2, "Deal  agreed", "2025-02-03", "It will pay. It is big.\\nAn aside"))
     [2] Deal agreed (2025-02-03)
-    SoftBank will pay.
+    It will pay. [2] It is big. [2]
+    An aside [2]
+    >>> print(passage_block(2, "Deal", None, "SoftBank will pay. It is big.", numbered=False))
+    [2] Deal
+    SoftBank will pay. It is big.
     """
     head = _one_line(title) or "Untitled"
     if date:
         head += f" ({_one_line(date)})"
+    if numbered:
+        parts, last = [], 0
+        for _, end in split_sentences(text):
+            parts += [text[last:end], f" [{number}]"]
+            last = end
+        text = "".join(parts) + text[last:]
     return f"[{number}] {head}\n{text.strip()}"
 
 

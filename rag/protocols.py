@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from rag.errors import RagError, Unavailable
 from rag.lexical import Filters
 from rag.records import (
     Article,
@@ -43,12 +44,12 @@ class Embedder(Protocol):
         ...
 
 
-class ServerUnavailable(RuntimeError):
+class ServerUnavailable(Unavailable):
     """A server behind a backend cannot be used (down, refusing us, misconfigured). The
     message is one line naming its URL; a run stops on it rather than failing item by item."""
 
 
-class EmbedderMismatch(ValueError):
+class EmbedderMismatch(RagError, ValueError):
     """The collection was built with another embedding model: its vectors and this model's
     are not comparable, so searching or adding would give nonsense."""
 
@@ -74,12 +75,13 @@ class GenerationStats:
     ``copy_prob``: with ``copy_from``, the probability the model gave, before any masking,
     to starting its answer with words of the sources; a low value means it wanted to write
     something else (often: the sources do not hold the answer). None when the backend
-    cannot tell.
+    cannot tell. ``cut_off``: the reply stopped at ``max_tokens``, mid-sentence perhaps.
     """
 
     copy_prob: float | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cut_off: bool = False
 
 
 @runtime_checkable
@@ -106,9 +108,12 @@ class Generator(Protocol):
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
         system: str | None = None,
+        cite: int = 0,
     ) -> Iterator[str]:
         """Yield the completion's text; with ``copy_from``, only a run of their words.
-        ``system`` is the system message of a chat model (ignored by the others)."""
+        ``system`` is the system message of a chat model (ignored by the others). With
+        ``cite`` (the number of passages the prompt gives), a backend that can constrain
+        decoding makes every sentence end with a marker of one of them (others ignore it)."""
         ...
 
     def context_window(self) -> int:
@@ -233,7 +238,12 @@ class Store(Protocol):
         ...
 
     def exists(self) -> bool:
-        """Whether the index has been created (an empty one counts)."""
+        """Whether the collection has been created (an empty one counts); creates nothing."""
+        ...
+
+    def collections(self) -> list[str]:
+        """The names of the collections where this one lives (a data directory, a server's
+        database), sorted; creates nothing."""
         ...
 
     def location(self) -> str:

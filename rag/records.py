@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 
 ABSTAIN_TEXT = "The articles don't say."
 
@@ -266,3 +266,35 @@ class IndexHealth:
     @property
     def n_uncommitted_chunks(self) -> int:
         return sum(p.n_chunks for p in self.uncommitted)
+
+
+def answer_from_dict(data: dict) -> Answer:
+    """An ``Answer`` back from ``Answer.to_dict()`` (e.g. a saved chat). Keys it does not
+    know are ignored and missing ones take their defaults, so records saved by another
+    version still load.
+
+    >>> ok = ClaimCheck(True, reason="verbatim")
+    >>> a = Answer("Who?", "Ann [1]", [Citation(1, "T", "s", "a", "c", 0, 3, "Ann", 0.9)],
+    ...            claims=[Claim("Ann", (1,), ok)])
+    >>> answer_from_dict(a.to_dict()) == a
+    True
+    """
+
+    def known(cls, values: dict) -> dict:
+        names = {f.name for f in fields(cls)}
+        return {k: v for k, v in values.items() if k in names}
+
+    def claim(c: dict) -> Claim:
+        check = ClaimCheck(**known(ClaimCheck, c.get("check") or {"passed": True}))
+        check = replace(check, missing=tuple(check.missing))
+        return Claim(c.get("text", ""), tuple(c.get("citations") or ()), check)
+
+    def passage(p: dict) -> Passage:
+        return Passage(**{**known(Passage, p), "chunk": Chunk(**known(Chunk, p["chunk"]))})
+
+    values = known(Answer, data)
+    values["citations"] = [Citation(**known(Citation, c)) for c in data.get("citations") or []]
+    values["claims"] = [claim(c) for c in data.get("claims") or []]
+    values["dropped"] = [claim(c) for c in data.get("dropped") or []]
+    values["passages"] = [passage(p) for p in data.get("passages") or []]
+    return Answer(**{"question": "", "text": "", **values})

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
+from rag.errors import ConfigError
 from rag.protocols import Embedder, Generator, Store
 from rag.settings import Settings
 
@@ -58,7 +59,7 @@ def _factory(kind: str, name: str) -> Callable[[Settings], object]:
         factory = BACKENDS[kind][name]
     except KeyError:
         choices = ", ".join(sorted(BACKENDS[kind]))
-        raise ValueError(f"{kind}: unknown backend {name!r}; one of {choices}") from None
+        raise ConfigError(kind, name, f"must be one of {choices}") from None
     if isinstance(factory, str):
         module, _, function = factory.partition(":")
         factory = getattr(importlib.import_module(module), function)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
+from rag.errors import ConfigError
 from rag.lexical import Filters
 from rag.protocols import Embedder, Store
 from rag.records import Passage
@@ -104,7 +105,7 @@ def retriever_for(store: Store, mode: Mode, fetch_k: int) -> Retriever:
         return LexicalRetriever(store)
     if mode == "hybrid":
         return HybridRetriever(DenseRetriever(store), LexicalRetriever(store), fetch_k)
-    raise ValueError(f"retrieval: unknown mode {mode!r}; one of dense, bm25, hybrid")
+    raise ConfigError("retrieval", mode, "must be one of dense, bm25, hybrid")
 
 
 class PassageRetriever:

@@ -9,17 +9,26 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import ConfigError
+
+ENV_PREFIX = "RAG_"
 
 
 class Settings(BaseSettings):
     """Everything configurable. Environment: ``RAG_<FIELD>`` (e.g. ``RAG_HOME``, ``RAG_TOP_K``)."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, allow_inf_nan=False
+    )
 
     # Storage
     home: Path = Field(Path(".rag"), description="Data directory (Chroma index, uploads).")
@@ -158,6 +167,15 @@ class Settings(BaseSettings):
         30.0, gt=0, le=86400, description="First lockout after failed logins; doubles each time."
     )
 
+    # What reaches stderr and where tracebacks go
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "warning",
+        description="stderr shows this level and above; libraries' own lines count as debug",
+    )
+    log_file: Path | None = Field(
+        None, description="where tracebacks of bugs are kept (default: <home>/logs/rag.log)"
+    )
+
     # Retrieval and answering
     retrieval: Literal["dense", "bm25", "hybrid"] = "hybrid"
     top_k: int = Field(4, ge=1, le=50, description="Passages shown to the model and cited.")
@@ -209,31 +227,87 @@ class Settings(BaseSettings):
         "with words of the evidence.",
     )
 
-    @field_validator("chroma_url", "embedding_base_url", mode="after")
+    @field_validator("chroma_url", "embedding_base_url", "llm_base_url", mode="after")
     @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) == 0:
-            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    def _check_url(cls, value: str | None, info) -> str | None:
+        path = "" if info.field_name == "chroma_url" else "/v1"
+        return None if value is None else http_url(value, path)
+
+    @field_validator("chroma_host", mode="after")
+    @classmethod
+    def _check_host(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(c in value for c in ":/ ")):
+            raise ValueError("must be a host name alone, e.g. db.example.org (or set chroma_url)")
         return value
 
-    @field_validator("home", mode="after")
+    @field_validator("embedder", "generator", "store", mode="after")
     @classmethod
-    def _expand_home(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _check_backend(cls, value: str, info) -> str:
+        from rag.registry import BACKENDS
 
-    @model_validator(mode="after")
-    def _check_consistency(self) -> Settings:
+        if value not in BACKENDS[info.field_name]:
+            raise ValueError(f"must be one of {', '.join(sorted(BACKENDS[info.field_name]))}")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("chroma_token", "embedding_api_key", "llm_api_key", mode="after")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("must not be empty (unset the variable instead)")
+        return value
+
+    @field_validator("home", "log_file", mode="after")
+    @classmethod
+    def _expand_path(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser()
+
+    def __init__(self, _given: Iterable[str] | None = None, **values: object):
+        """Validate the ``RAG_*`` environment and ``values``; a bad value raises one
+        ``ConfigError`` naming it as given (``RAG_TOP_K=abc`` or ``top_k=0``)."""
+        given = set(values if _given is None else _given)
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _config_error(exc, given) from None
+        self._check_consistency(given)
+
+    def _check_consistency(self, given: set[str]) -> None:
+        def fail(field: str, accepted: str):
+            value = getattr(self, field)
+            raise ConfigError(field, value, accepted, label=label_of(field, given))
+
         if self.chunk_overlap >= self.chunk_size:
-            raise ValueError(
-                f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
-                f"chunk_size ({self.chunk_size})"
-            )
+            fail("chunk_overlap", f"must be smaller than chunk_size ({self.chunk_size})")
         if self.fetch_k < self.top_k:
-            raise ValueError(f"fetch_k ({self.fetch_k}) must be at least top_k ({self.top_k})")
-        return self
+            fail("fetch_k", f"must be at least top_k ({self.top_k})")
+        if self.home.exists() and not self.home.is_dir():
+            fail("home", "must be a directory (this path is a file)")
+        if self.log_file is not None and self.log_file.is_dir():
+            fail("log_file", "must be a file path (this path is a directory)")
+        if self.embedder == "openai" and not self.embedding_base_url:
+            fail("embedder", "needs RAG_EMBEDDING_BASE_URL too, e.g. http://127.0.0.1:11434/v1")
+        if self.embedder == "openai" and not self.embedding_model:
+            fail("embedder", "needs RAG_EMBEDDING_MODEL too: the model the server serves")
+        in_process = {"sentence-transformers", "onnx-int8", "auto"}
+        local_model = self.embedding_model and self.embedder in in_process
+        if local_model and not Path(self.embedding_model).expanduser().exists():
+            fail("embedding_model", "must be a local model directory (no such path)")
+        if self.llm_prompts is not None:
+            from rag.prompts import load_templates
+
+            try:
+                load_templates(self.llm_prompts)
+            except (ValueError, OSError) as exc:
+                reason = str(exc).split("): ", 1)[-1]
+                fail("llm_prompts", f"must be a TOML file of prompt templates; {reason}")
+        local_llm = self.llm_model and self.generator == "llama-cpp"
+        if local_llm and not Path(self.llm_model).expanduser().is_file():
+            fail("llm_model", "must be a GGUF file (no such file)")
 
     @property
     def chroma_path(self) -> Path:
@@ -259,12 +333,132 @@ class Settings(BaseSettings):
     def uploads_path(self) -> Path:
         return self.home / "uploads"
 
+    @property
+    def log_path(self) -> Path:
+        return self.log_file or self.home / "logs" / "rag.log"
+
     def with_overrides(self, **overrides: object) -> Settings:
-        """A copy with the given non-None fields replaced, validated again."""
+        """A copy with the given non-None fields replaced, validated again.
+
+        >>> Settings().with_overrides(top_k=0)
+        Traceback (most recent call last):
+        rag.errors.ConfigError: top_k=0: top_k must be a whole number from 1 to 50
+        """
         changes = {k: v for k, v in overrides.items() if v is not None}
         if not changes:
             return self
-        return Settings(**{**self.model_dump(), **changes})
+        return Settings(_given=changes, **{**self.model_dump(), **changes})
+
+    def label(self, field: str) -> str:
+        """How the user set ``field``: ``RAG_<FIELD>`` when it comes from the environment."""
+        return label_of(field, set())
+
+
+def label_of(field: str, given: set[str]) -> str:
+    """``field`` when given as a keyword, else its environment variable if that is set."""
+    env = ENV_PREFIX + field.upper()
+    return env if field not in given and env in os.environ else field
+
+
+def http_url(value: str, path: str = "/v1") -> str:
+    """An http(s) URL with a host, without a trailing slash; else ValueError saying what is
+    accepted, with an example made from the value (``path``: what usually follows the port).
+
+    >>> http_url("http://127.0.0.1:8080/v1/")
+    'http://127.0.0.1:8080/v1'
+    >>> http_url("localhost:8894")
+    Traceback (most recent call last):
+    ValueError: must be an http:// or https:// URL, e.g. http://localhost:8894/v1
+    """
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        try:
+            if parts.port != 0:
+                return value
+        except ValueError:
+            pass
+        raise ValueError("must have a port from 1 to 65535 after the host")
+    rest = value.split("://", 1)[1] if "://" in value else value.rstrip(":")
+    host = rest.split("/", 1)[0] if "/" not in value or "://" in value else ""
+    host = host if host and host not in ("http", "https") else "127.0.0.1:8080"
+    raise ValueError(f"must be an http:// or https:// URL, e.g. http://{host}{path}")
+
+
+def accepted(field: str) -> str:
+    """What ``field`` accepts, in words, from its type and limits.
+
+    >>> accepted("top_k"), accepted("retrieval")
+    ('must be a whole number from 1 to 50', 'must be one of dense, bm25, hybrid')
+    >>> accepted("max_file_mb"), accepted("chunk_overlap")
+    ('must be a number > 0', 'must be a whole number ≥ 0')
+    """
+    if field in _ACCEPTS:
+        return _ACCEPTS[field]
+    info = Settings.model_fields[field]
+    kind = info.annotation
+    if get_origin(kind) in (Union, UnionType):  # X | None
+        kind = next(a for a in get_args(kind) if a is not type(None))
+    if get_origin(kind) is Literal:
+        return "must be one of " + ", ".join(str(c) for c in get_args(kind))
+    limits = {
+        type(m).__name__: getattr(m, name)
+        for m in info.metadata
+        for name in ("ge", "gt", "le", "min_length")
+        if hasattr(m, name)
+    }
+    if kind is int or kind is float:
+        noun = "a whole number" if kind is int else "a number"
+        low = limits.get("Ge", limits.get("Gt"))
+        high = limits.get("Le")
+        if "Ge" in limits and high is not None:
+            return f"must be {noun} from {_num(low)} to {_num(high)}"
+        parts = []
+        if low is not None:
+            parts.append(f"{'≥' if 'Ge' in limits else '>'} {_num(low)}")
+        if high is not None:
+            parts.append(f"≤ {_num(high)}")
+        return f"must be {noun}" + (" " + " and ".join(parts) if parts else "")
+    if kind is Path:
+        return "must be a path"
+    if kind is bool:
+        return "must be true or false"
+    if "MinLen" in limits:
+        return f"must be at least {limits['MinLen']} characters"
+    return "must be text"
+
+
+def _num(value: float) -> str:
+    """>>> _num(1_048_576), _num(0.25), _num(-1.0)
+    ('1048576', '0.25', '-1')
+    """
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+_ACCEPTS = {
+    "collection": "must be 3 to 60 characters: letters, digits, _ or -",
+}
+
+
+def _config_error(exc: ValidationError, given: set[str]) -> ConfigError:
+    """The first problem of a failed validation as one ``ConfigError``."""
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    if field not in Settings.model_fields:  # an unknown keyword (extra="forbid")
+        return ConfigError(field or "settings", first.get("input"), "is not a setting")
+    raw = first.get("input")
+    ours = first["type"] == "value_error"  # our validators say what they accept
+    message = str(first["ctx"]["error"]) if ours else accepted(field)
+    info = Settings.model_fields[field]
+    secret = SecretStr in get_args(info.annotation) or info.annotation is SecretStr
+    if isinstance(raw, SecretStr):
+        raw = raw.get_secret_value()
+    error = ConfigError(field, raw, message, label=label_of(field, given), secret=secret)
+    more = len(exc.errors()) - 1
+    if more:
+        error.accepted += f" (and {more} more bad setting{'s' if more > 1 else ''})"
+        error.args = (error.message(),)
+    return error
 
 
 _from_environment: tuple[tuple, Settings] | None = None

@@ -25,6 +25,15 @@ STOPWORDS = frozenset(
 )
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """A count and its noun, singular for one.
+
+    >>> plural(1, "article"), plural(5, "chunk"), plural(0, "article"), plural(2, "is", "are")
+    ('1 article', '5 chunks', '0 articles', '2 are')
+    """
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens without stopwords.
 

@@ -55,11 +55,18 @@ def traced_stream(
     copy_from: Sequence[str] | None = None,
     stats: GenerationStats | None = None,
     system: str | None = None,
+    cite: int = 0,
 ) -> Iterator[str]:
     """``llm.stream(...)``, reported to the callbacks of the LangChain run it is part of."""
     stats = stats if stats is not None else GenerationStats()
     pieces = llm.stream(
-        prompt, max_tokens=max_tokens, stop=stop, copy_from=copy_from, stats=stats, system=system
+        prompt,
+        max_tokens=max_tokens,
+        stop=stop,
+        copy_from=copy_from,
+        stats=stats,
+        system=system,
+        cite=cite,
     )
     if not in_langchain_run():
         yield from pieces
@@ -78,6 +85,8 @@ def traced_stream(
         invocation["copy_from"] = list(copy_from)
     if system is not None:
         invocation["system"] = system
+    if cite:
+        invocation["cite"] = cite
     (run,) = manager.on_llm_start(
         {"name": llm.name}, [prompt], name=llm.name, invocation_params=invocation
     )

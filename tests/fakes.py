@@ -75,6 +75,7 @@ class ScriptedLLM:
         self.context = context
         self.prompts: list[str] = []
         self.systems: list[str | None] = []
+        self.cites: list[int] = []
         self.copy_from: list[Sequence[str] | None] = []
 
     def _text(self, prompt: str, stop: Sequence[str]) -> str:
@@ -94,15 +95,19 @@ class ScriptedLLM:
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
         system: str | None = None,
+        cite: int = 0,
     ) -> Iterator[str]:
         text = self._text(prompt, stop)
         self.copy_from.append(copy_from)
         self.systems.append(system)
+        self.cites.append(cite)
         stats = stats if stats is not None else GenerationStats()
         stats.prompt_tokens = self.count_tokens(prompt)
         if copy_from:
             stats.copy_prob = self.copy_prob
-        for piece in re.findall(r"\S+\s*|\s+", text):
+        pieces = re.findall(r"\S+\s*|\s+", text)
+        stats.cut_off = len(pieces) > max_tokens  # a piece is a token here
+        for piece in pieces[:max_tokens]:
             stats.completion_tokens += 1
             yield piece
 

@@ -7,6 +7,11 @@ import pytest
 
 MODULES = [
     "rag.records",
+    "rag.errors",
+    "rag.logs",
+    "rag.cli",
+    "rag.commands",
+    "rag.progress",
     "rag.text",
     "rag.backends.llama_check",
     "rag.backends.openai_embedder",

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rag.errors import Unavailable
 from ui import render
 
 log = logging.getLogger("ui")
@@ -31,7 +32,7 @@ MAX_WAITING = 16  # jobs queued behind the running one; more are refused with a 
 STOPPED_TEXT = "The server stopped before this upload was indexed; upload it again."
 
 
-class Stopped(RuntimeError):
+class Stopped(Unavailable):
     """The server is shutting down; the upload stopped part-way."""
 
 
@@ -52,6 +53,7 @@ class UploadJob:
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
+    collection: str | None = None  # where the files go (None: the settings' collection)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -144,7 +146,7 @@ class UploadWorker:
         """Queue the job (the thread starts on first use). Raises ``RuntimeError`` with a
         message for the user when too many uploads are waiting or the server is stopping."""
         if self.stop.is_set():
-            raise RuntimeError("the server is shutting down; upload again later")
+            raise Unavailable("the server is shutting down; upload again later")
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="rag-uploads", daemon=True)
@@ -152,7 +154,7 @@ class UploadWorker:
         try:
             self._queue.put_nowait(job)
         except queue.Full:
-            raise RuntimeError(
+            raise Unavailable(
                 f"{self._queue.maxsize} uploads are already waiting; try again in a while"
             ) from None
         return job

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from rag.errors import InputError
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -20,10 +22,10 @@ def register(sub) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from rag.commands import add_settings_arguments
+    from rag.commands import add_settings_arguments, whole_number
 
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--port", type=whole_number(1, 65535), default=7860, help="port (default 7860)")
     p.add_argument(
         "--auth",
         metavar="USER:PASSWORD",
@@ -51,7 +53,7 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
-        raise ValueError("--auth: expected USER:PASSWORD, e.g. --auth ann:s3cret")
+        raise InputError("--auth: expected USER:PASSWORD, e.g. --auth ann:s3cret")
     return user, password
 
 
@@ -59,10 +61,10 @@ def check_tls(keyfile: str | None, certfile: str | None) -> tuple[str | None, st
     """Both TLS files or neither, and readable: (keyfile, certfile) as given."""
     if bool(keyfile) != bool(certfile):
         missing = "--ssl-certfile" if keyfile else "--ssl-keyfile"
-        raise ValueError(f"{missing}: needed too (give --ssl-keyfile and --ssl-certfile)")
+        raise InputError(f"{missing}: needed too (give --ssl-keyfile and --ssl-certfile)")
     for flag, path in (("--ssl-keyfile", keyfile), ("--ssl-certfile", certfile)):
         if path and not Path(path).expanduser().is_file():
-            raise ValueError(f"{flag}: no such file {path}")
+            raise InputError(f"{flag}: no such file {path}")
     return keyfile, certfile
 
 
@@ -97,8 +99,6 @@ def run(args: argparse.Namespace) -> int:
     from ui.app import launch, require_gradio
 
     require_gradio()  # one line naming the extra to install if gradio is missing
-    if not 1 <= args.port <= 65535:
-        raise ValueError(f"--port: {args.port} is not a port number (1-65535)")
     auth = parse_auth(args.auth)
     keyfile, certfile = check_tls(args.ssl_keyfile, args.ssl_certfile)
     settings = settings_from(args)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 from rag.records import ABSTAIN_TEXT, Answer, Citation, Claim, IngestResult
+from rag.text import plural
 
 CONTEXT_CHARS = 320
 ABSTAIN_LABEL = "Not in the articles"
@@ -300,7 +301,7 @@ def ingest_results_html(rows: Sequence[tuple[str, IngestResult]], summary: str =
         if status == "failed" and result.error:
             detail = f'<div class="rag-reason">{escape(result.error)}</div>'
         elif result.n_chunks:
-            detail = f'<span class="rag-chunks">{int(result.n_chunks)} chunks</span>'
+            detail = f'<span class="rag-chunks">{plural(int(result.n_chunks), "chunk")}</span>'
         title = ""
         if result.title:
             title = f'<div class="rag-upload-title">{escape(result.title)}</div>'

@@ -7,11 +7,17 @@ CSS = """
 .rag-placeholder { text-align: center; color: var(--body-text-color-subdued); line-height: 1.6; }
 
 #ask-row { align-items: stretch; }
-#examples { align-items: center; gap: 6px; flex-wrap: wrap; }
-#examples > .html-container, #examples .rag-try { flex: 0 0 auto; min-width: 0 !important; }
+#examples { align-items: center; gap: 6px; flex-wrap: wrap; justify-content: flex-start; }
+#examples > *, #examples .rag-try { flex: 0 0 auto !important; min-width: 0 !important; }
+#examples > .block { width: auto !important; margin: 0 !important; }
 .rag-try { color: var(--body-text-color-subdued); font-size: 0.9rem; }
 #examples button { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important; }
-#new-chat { margin-left: auto; }
+
+/* saved chats */
+#new-chat { font-weight: 600; }
+#chats { max-height: 520px; overflow-y: auto; }
+#chats label { width: 100%; font-size: 0.9rem; }
+#delete-chat { margin-top: 4px; }
 
 /* answers */
 .rag-answer { font-size: 1.05rem; line-height: 1.5; }

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import InputError
 from rag.records import IngestResult
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
@@ -64,7 +65,7 @@ def uploads_dir(home: Path, uploads: Path) -> Path:
     uploads.mkdir(parents=True, exist_ok=True)
     real_home, real_uploads = home.resolve(), uploads.resolve()
     if not real_uploads.is_relative_to(real_home):
-        raise ValueError(f"uploads folder {uploads} points outside the data directory {home}")
+        raise InputError(f"uploads folder {uploads} points outside the data directory {home}")
     return real_uploads
 
 
@@ -73,7 +74,7 @@ def store(upload: Upload, folder: Path) -> Path:
     symlink of that name is replaced, never followed)."""
     dest = folder / safe_name(upload.name)
     if dest.parent != folder:  # cannot happen with safe_name; checked anyway
-        raise ValueError(f"{upload.name}: bad file name")
+        raise InputError(f"{upload.name}: bad file name")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
     try:
         with os.fdopen(fd, "wb") as out, open(upload.path, "rb") as src:

@@ -31,15 +31,10 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from rag.commands import add_filter_arguments, add_settings_arguments
+    from rag.commands import add_filter_arguments, add_settings_arguments, whole_number
+
+    _positive = whole_number(1)
 
     p.add_argument("questions", help="JSONL, CSV or SQuAD v2.0 JSON file of questions")
     p.add_argument("--out", default="eval-out", help="output directory (default eval-out)")
@@ -52,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--limit", type=_positive, help="ask only the first N questions")
     p.add_argument("--sample", type=_positive, help="ask a random sample of N questions")
-    p.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
+    p.add_argument("--seed", type=whole_number(0), default=0, help="seed of --sample (default 0)")
     p.add_argument(
         "--workers",
         type=_positive,
@@ -60,9 +55,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="questions answered at once, each worker with its own model and a share of "
         "RAG_N_THREADS (default 1)",
     )
-    p.add_argument("--top-k", type=int, help="passages shown to the model")
+    p.add_argument("--top-k", metavar="N", help="passages shown to the model (1-50)")
     p.add_argument("--retrieval", choices=["dense", "bm25", "hybrid"])
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress (a bar on a terminal, else a line per 5%% of the questions)",
+    )
     add_filter_arguments(p)
     add_settings_arguments(p)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.errors import InputError, NotFound
 from rag.records import Article
 
 FORMATS = ("auto", "jsonl", "csv", "squad")
@@ -74,7 +75,7 @@ def parse_bool(value: object) -> bool | None:
         return True
     if text in ("0", "false", "no", "n", "f"):
         return False
-    raise ValueError(f"not a yes/no value: {value!r}")
+    raise InputError(f"not a yes/no value: {value!r}")
 
 
 def parse_answers(value: object) -> tuple[str, ...]:
@@ -93,17 +94,17 @@ def parse_answers(value: object) -> tuple[str, ...]:
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"answers: not a JSON list ({exc.msg})") from None
+                raise InputError(f"answers: not a JSON list ({exc.msg})") from None
         else:
             value = text.split("|")
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, list | tuple):
-        raise ValueError(f"answers: expected a list of strings, got {type(value).__name__}")
+        raise InputError(f"answers: expected a list of strings, got {type(value).__name__}")
     answers = []
     for item in value:
         if not isinstance(item, str | int | float) or isinstance(item, bool):
-            raise ValueError(f"answers: expected strings, got {type(item).__name__}")
+            raise InputError(f"answers: expected strings, got {type(item).__name__}")
         if str(item).strip():
             answers.append(str(item).strip())
     return tuple(dict.fromkeys(answers))
@@ -113,21 +114,21 @@ def question_from(record: dict) -> Question:
     """A Question from one JSONL object or CSV row; raises ValueError naming the field."""
     text = record.get("question")
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("question: missing or empty")
+        raise InputError("question: missing or empty")
     raw_answers = record.get("answers", record.get("answer"))
     answers = parse_answers(raw_answers)
     try:
         answerable = parse_bool(record.get("answerable"))
     except ValueError as exc:
-        raise ValueError(f"answerable: {exc}") from None
+        raise InputError(f"answerable: {exc}") from None
     if answerable is None and answers:
         answerable = True
     source = record.get("source")
     if source is not None and not isinstance(source, str):
-        raise ValueError(f"source: expected a string, got {type(source).__name__}")
+        raise InputError(f"source: expected a string, got {type(source).__name__}")
     qid = record.get("id")
     if qid is not None and not isinstance(qid, str | int):
-        raise ValueError(f"id: expected a string, got {type(qid).__name__}")
+        raise InputError(f"id: expected a string, got {type(qid).__name__}")
     qid = str(qid).strip() if qid is not None and str(qid).strip() else question_id(text)
     return Question(
         question=" ".join(text.split()),
@@ -191,7 +192,7 @@ def load_csv(path: str | Path, problem: Problem = _stderr) -> list[Question]:
         reader = csv.DictReader(handle)
         fields = [f.strip().lower() for f in reader.fieldnames or []]
         if "question" not in fields:
-            raise ValueError(f"{path}: no 'question' column in the header row")
+            raise InputError(f"{path}: no 'question' column in the header row")
         reader.fieldnames = fields
         for row in reader:
             number = reader.line_num
@@ -229,9 +230,9 @@ def load_squad(
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+        raise InputError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        raise ValueError(f"{path}: not a SQuAD file (expected an object with a 'data' list)")
+        raise InputError(f"{path}: not a SQuAD file (expected an object with a 'data' list)")
     articles: list[Article] = []
     questions: list[Question] = []
     for i, entry in enumerate(data["data"]):
@@ -266,10 +267,10 @@ def load_squad(
 
 def _squad_question(qa: object, source: str, span: tuple[int, int]) -> Question:
     if not isinstance(qa, dict):
-        raise ValueError("expected an object")
+        raise InputError("expected an object")
     text = qa.get("question")
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("question: missing or empty")
+        raise InputError("question: missing or empty")
     impossible = bool(qa.get("is_impossible", False))
     golds = [a.get("text", "") for a in qa.get("answers") or [] if isinstance(a, dict)]
     answers = () if impossible else parse_answers(golds)
@@ -300,8 +301,8 @@ def detect_format(path: str | Path) -> str:
             head = handle.read(64).lstrip()
         if head.startswith("{"):
             return "squad"
-        raise ValueError(f"{path}: a .json file must be SQuAD; write questions as JSONL or CSV")
-    raise ValueError(f"{path}: unknown question file type; use --format jsonl, csv or squad")
+        raise InputError(f"{path}: a .json file must be SQuAD; write questions as JSONL or CSV")
+    raise InputError(f"{path}: unknown question file type; use --format jsonl, csv or squad")
 
 
 def load_dataset(
@@ -314,9 +315,9 @@ def load_dataset(
     """Read a question file. SQuAD articles are returned for ingestion into ``collection``."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such question file")
+        raise NotFound(f"{path}: no such question file")
     if format not in FORMATS:
-        raise ValueError(f"format: {format!r}, expected one of {', '.join(FORMATS)}")
+        raise InputError(f"format: {format!r}, expected one of {', '.join(FORMATS)}")
     fmt = detect_format(path) if format == "auto" else format
     problems: list[str] = []
 
@@ -345,10 +346,10 @@ def as_questions(items: Iterable[Question | dict | str]) -> list[Question]:
             try:
                 out.append(question_from(item))
             except ValueError as exc:
-                raise ValueError(f"questions[{n - 1}]: {exc}") from None
+                raise InputError(f"questions[{n - 1}]: {exc}") from None
         else:
             kind = type(item).__name__
-            raise ValueError(f"questions[{n - 1}]: expected a dict or str, got {kind}")
+            raise InputError(f"questions[{n - 1}]: expected a dict or str, got {kind}")
     return _unique_ids(out, "questions", _stderr)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ingest.evaluation import metrics
 from ingest.evaluation.datasets import Dataset, Question, as_questions, load_dataset, select
+from rag.errors import InputError
 from rag.settings import Settings, resolve
 
 RESULTS = "results.jsonl"
@@ -206,12 +207,13 @@ def _ingest_articles(dataset: Dataset, settings: Settings, progress: bool) -> di
 def _require_index(settings: Settings) -> None:
     """Asking an empty collection would only measure abstentions: stop with a clear line."""
     from rag import registry
+    from rag.commands import ingest_hint
 
     store = registry.open_store(settings)
     if not store.exists() or store.count_chunks() == 0:
-        raise ValueError(
+        raise InputError(
             f"collection {settings.collection!r} in {store.location()} is empty; "
-            "run `rag ingest` first (or pass --collection)"
+            f"run: {ingest_hint(settings)} (or pass --collection)"
         )
 
 
@@ -260,12 +262,12 @@ def evaluate(
 
     filters = make_filters(source, since, until, author)
     if workers < 1:
-        raise ValueError(f"workers: {workers}, must be at least 1")
+        raise InputError(f"workers: {workers}, must be at least 1")
     dataset = _resolve(questions, format, collection)
     settings = resolve(settings, collection=dataset.collection)
     chosen = select(dataset.questions, limit=limit, sample=sample, seed=seed)
     if not chosen:
-        raise ValueError(f"{dataset.path or 'questions'}: no questions to ask")
+        raise InputError(f"{dataset.path or 'questions'}: no questions to ask")
 
     started_at = datetime.now(UTC)
     started = time.perf_counter()
@@ -378,18 +380,11 @@ def _run(
     filters=None,
 ) -> dict[str, dict]:
     """Ask the pending questions, appending each scored row to results.jsonl as it arrives."""
-    from tqdm import tqdm
+    from rag.progress import progress as progress_bar
 
     rows: dict[str, dict] = {}
     handle = results_path.open("a", encoding="utf-8") if results_path else None
-    bar = tqdm(
-        total=len(pending),
-        desc="eval",
-        unit="q",
-        file=sys.stderr,
-        disable=not progress,
-        dynamic_ncols=True,
-    )
+    bar = progress_bar(len(pending), "eval", "question", enabled=progress)
 
     def record(row: dict) -> None:
         rows[row["id"]] = row

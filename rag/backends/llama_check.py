@@ -18,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rag.errors import Unavailable
+
 REBUILD_HINT = "rebuild it portable with `bash scripts/llama_build.sh` (README, Set up)"
 PROBE = (
     "import sys, llama_cpp\n"
@@ -126,15 +128,15 @@ def check_llama(
             argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
         )
     except subprocess.TimeoutExpired:
-        raise RuntimeError(
+        raise Unavailable(
             f"llama.cpp did not answer within {timeout:.0f} s while loading {model_path}"
         ) from None
     if proc.returncode < 0:
-        raise RuntimeError(crash_message(-proc.returncode))
+        raise Unavailable(crash_message(-proc.returncode))
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         cause = lines[-1].strip() if lines else f"exit status {proc.returncode}"
-        raise RuntimeError(f"llama.cpp could not run {model_path}: {cause}")
+        raise Unavailable(f"llama.cpp could not run {model_path}: {cause}")
     if command is None:
         try:
             cache.mkdir(parents=True, exist_ok=True)

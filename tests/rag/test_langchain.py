@@ -20,8 +20,8 @@ from langchain_tests.integration_tests import (
 
 import ingest
 from rag import registry
-from rag.backends.onnx_int8 import OnnxInt8Embedder
-from rag.backends.sentence_transformers import SentenceTransformerEmbedder
+from rag.backends.onnx_int8 import OnnxInt8Embeddings
+from rag.backends.sentence_transformers import SentenceTransformerEmbeddings
 from rag.chain import AnswerChain
 from rag.pipeline import Assistant
 from rag.records import Answer
@@ -223,8 +223,8 @@ def test_our_chain_inside_someone_elses(fake_chain):
 
 # ----- LangChain's standard suites, against the real embedder and stores ------------------------
 @pytest.fixture(scope="module")
-def minilm() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
+def minilm() -> SentenceTransformerEmbeddings:
+    return SentenceTransformerEmbeddings()
 
 
 @pytest.fixture(scope="class")
@@ -261,18 +261,49 @@ class TestArticleRetrieverInMemory(TestArticleRetrieverOnChroma):
     store_kind = "memory"
 
 
+@pytest.mark.unit
+def test_the_langchain_embeddings_are_our_embedders_made_when_asked_for():
+    """The backend modules import no LangChain (answering does not need it); their
+    ``Embeddings`` classes are made on first use, once, over the same embedders."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys\n"
+        "from rag.backends import onnx_int8, sentence_transformers as st\n"
+        "print('langchain_core' in sys.modules)\n"
+        "from langchain_core.embeddings import Embeddings\n"
+        "for face, plain in ((onnx_int8.OnnxInt8Embeddings, onnx_int8.OnnxInt8Embedder),\n"
+        "                    (st.SentenceTransformerEmbeddings, st.SentenceTransformerEmbedder)):\n"
+        "    print(issubclass(face, Embeddings), issubclass(face, plain), face.__module__)\n"
+        "print(onnx_int8.OnnxInt8Embeddings is onnx_int8.OnnxInt8Embeddings)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "False",
+        "True True rag.backends.onnx_int8",
+        "True True rag.backends.sentence_transformers",
+        "True",
+    ]
+
+
 @pytest.mark.integration
 class TestSentenceTransformerEmbeddings(EmbeddingsIntegrationTests):
     @property
-    def embeddings_class(self) -> type[SentenceTransformerEmbedder]:
-        return SentenceTransformerEmbedder
+    def embeddings_class(self) -> type[SentenceTransformerEmbeddings]:
+        return SentenceTransformerEmbeddings
 
 
 @pytest.mark.integration
 class TestOnnxInt8Embeddings(EmbeddingsIntegrationTests):
     @property
-    def embeddings_class(self) -> type[OnnxInt8Embedder]:
-        return OnnxInt8Embedder
+    def embeddings_class(self) -> type[OnnxInt8Embeddings]:
+        return OnnxInt8Embeddings
 
 
 # ----- the real assistant -----------------------------------------------------------------------
@@ -290,7 +321,8 @@ def test_the_real_chain_traced_and_composed(tmp_path):
 
     retriever = ArticleRetriever.from_settings(settings, k=1)
     prompt = PromptTemplate.from_template("{context}\n\nQuestion: {question}\nAnswer:")
-    generator = registry.load_generator(settings)  # any model would do: this one is a Runnable
+    # any model would do; ours is no Runnable (no LangChain import on the answering path)
+    generator = RunnableLambda(registry.load_generator(settings).invoke)
     lcel = {"context": retriever | format_docs, "question": RunnablePassthrough()} | prompt
     assert "$3 billion" in lcel.invoke(QUESTION).to_string()
     reply = (lcel | generator).invoke(QUESTION)

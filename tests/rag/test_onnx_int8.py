@@ -63,3 +63,49 @@ def test_int8_vectors_match_fp32_and_come_from_a_local_file(settings, tmp_path, 
     q = int8.embed_query("How much does SoftBank pay OpenAI?")
     scores = [sum(x * y for x, y in zip(q, v, strict=True)) for v in a]
     assert scores.index(max(scores)) == 0
+
+
+@pytest.mark.unit
+def test_the_fast_tokenizer_gives_transformers_ids(settings):
+    """The int8 path tokenises with ``tokenizers`` alone: the same ids, masks and type ids as
+    transformers' tokenizer, padded to the longest text and cut at MAX_LENGTH."""
+    import numpy as np
+    from transformers import AutoTokenizer
+
+    from rag.backends.sentence_transformers import model_path
+
+    path = model_path(settings)
+    texts = ["SoftBank pays OpenAI $3 billion (£2.4bn).", "Ünïcödé “quotes” 日本語", "word " * 400]
+    fast = onnx_int8.fast_tokenizer(path).encode_batch(texts)
+    ref = AutoTokenizer.from_pretrained(str(path), local_files_only=True)(
+        texts, padding=True, truncation=True, max_length=onnx_int8.MAX_LENGTH, return_tensors="np"
+    )
+    assert np.array_equal([e.ids for e in fast], ref["input_ids"])
+    assert np.array_equal([e.attention_mask for e in fast], ref["attention_mask"])
+    assert np.array_equal([e.type_ids for e in fast], ref["token_type_ids"])
+    assert len(fast[2].ids) == onnx_int8.MAX_LENGTH
+
+
+@pytest.mark.integration
+def test_an_int8_question_imports_neither_torch_nor_transformers(settings):
+    """In a fresh process, with the int8 file made before (as on every run after the first):
+    embedding a question loads ONNX Runtime and tokenizers only."""
+    import subprocess
+    import sys
+
+    from rag.backends.sentence_transformers import model_path
+    from tests.conftest import ROOT
+
+    onnx_int8.quantised_model(model_path(settings))  # made once, as the first run does
+    code = (
+        "import sys\n"
+        "from rag.settings import Settings\n"
+        "from rag.backends import onnx_int8\n"
+        "assert len(onnx_int8.create(Settings()).embed_query('How much?')) == 384\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -14,6 +14,7 @@ from rag.backends.chroma import ChromaStore
 from rag.backends.openai_generator import (
     LLMServerError,
     OpenAIGenerator,
+    cite_grammar,
     copy_grammar,
     copy_probability,
     parse_sse,
@@ -21,7 +22,7 @@ from rag.backends.openai_generator import (
 from rag.pipeline import Assistant
 from rag.prompts import CHAT_SYSTEM, answer_prompt
 from rag.protocols import GenerationStats, Generator
-from rag.records import Article, Chunk, chunk_id_for
+from rag.records import ABSTAIN_TEXT, Article, Chunk, chunk_id_for
 from rag.settings import Settings
 from tests.fakes import HashEmbedder
 
@@ -67,9 +68,12 @@ class FakeServer:
                 choice["logprobs"] = {"content": [{**content[0], "top_logprobs": content}]}
             return httpx.Response(200, json={"choices": [choice], "usage": {"prompt_tokens": 42}})
         pieces = [self.reply[i : i + 3] for i in range(0, len(self.reply), 3)]
+        cut = len(pieces) > body["max_tokens"]  # a piece is a token here
         events = []
-        for piece in pieces:
+        for i, piece in enumerate(pieces[: body["max_tokens"]], 1):
             choice = {"delta": {"content": piece}} if chat else {"text": piece}
+            if i == min(len(pieces), body["max_tokens"]):
+                choice["finish_reason"] = "length" if cut else "stop"
             events.append(f"data: {json.dumps({'choices': [choice]})}\r\n\r\n")
         events.append(": ping\r\n\r\ndata: [DONE]\r\n\r\n")
         return httpx.Response(
@@ -131,6 +135,15 @@ def test_streams_the_reply_with_copy_prob_from_logprobs_and_a_grammar():
     assert streamed["prompt"].endswith("Answer:")
     assert all(r.headers["authorization"] == "Bearer s3cret" for r in server.requests)
     assert isinstance(gen, Generator) and gen.name == f"openai:gemma@{URL}"
+
+
+def test_a_reply_stopped_at_max_tokens_says_it_was_cut_off():
+    server = FakeServer(reply="It pays $3 billion. [1] It hires")
+    gen = generator(server, top_logprobs=0)
+    for max_tokens, cut in [(4, True), (50, False)]:
+        stats = GenerationStats()
+        text = "".join(gen.stream("Q", max_tokens=max_tokens, stats=stats))
+        assert stats.cut_off is cut and (len(text) < len(server.reply)) is cut
 
 
 def test_without_logprobs_copy_prob_stays_unknown():
@@ -285,6 +298,41 @@ def test_grammar_has_one_rule_per_word_and_parses_in_llama_cpp():
     n_words = sum(len(s.split()) for s in sources)
     assert len(grammar.splitlines()) == 1 + n_words
     assert LlamaGrammar.from_string(grammar, verbose=False) is not None
+
+
+def test_cite_grammar_parses_in_llama_cpp_and_makes_every_sentence_cite():
+    from llama_cpp import LlamaGrammar
+
+    grammar = cite_grammar(ABSTAIN_TEXT, 12)
+    assert LlamaGrammar.from_string(grammar, verbose=False) is not None
+    assert grammar.splitlines()[-1].endswith('"11" | "12"')
+    # only passages the prompt gives can be cited: the grammar lists their numbers, no more
+    assert 'num ::= "1" | "2"' in cite_grammar(ABSTAIN_TEXT, 2).splitlines()[-1]
+    assert '"3"' not in cite_grammar(ABSTAIN_TEXT, 2).splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("constrain", "cite", "field"),
+    [
+        ("auto", 3, "grammar"),
+        ("vllm", 3, "structured_outputs"),
+        ("none", 3, None),
+        ("auto", 0, None),
+    ],
+)
+def test_a_free_text_reply_is_made_to_cite_where_the_server_takes_a_grammar(constrain, cite, field):
+    server = FakeServer(reply="It pays $3 billion. [1]", models=["qwen2.5-0.5b-instruct"])
+    gen = generator(
+        server, model="qwen2.5-0.5b-instruct", answer="free", constrain=constrain, top_logprobs=0
+    )
+    assert "".join(gen.stream("Passages: ...", max_tokens=50, stop=(), cite=cite))
+    [body] = server.bodies("/chat/completions")
+    grammars = [body.get("grammar"), (body.get("structured_outputs") or {}).get("grammar")]
+    if field is None:
+        assert grammars == [None, None]
+    else:
+        expected = cite_grammar(ABSTAIN_TEXT, cite)
+        assert (body["grammar"] if field == "grammar" else body[field]["grammar"]) == expected
 
 
 def test_empty_sources_have_no_grammar():

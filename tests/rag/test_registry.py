@@ -6,6 +6,7 @@ import pytest
 
 from rag import registry
 from rag.backends.chroma import ChromaStore
+from rag.errors import ConfigError
 from rag.protocols import Embedder, Generator, Store
 from rag.settings import Settings
 from tests.fakes import HashEmbedder, ScriptedLLM
@@ -21,8 +22,11 @@ def test_fakes_and_defaults_satisfy_the_protocols(settings):
 
 
 def test_an_unknown_backend_is_one_line_naming_the_choices(settings):
-    with pytest.raises(ValueError, match="generator: unknown backend 'nope'; one of .*llama-cpp"):
-        registry.load_generator(settings.with_overrides(generator="nope"))
+    with pytest.raises(ConfigError, match="generator=nope: generator must be one of .*llama-cpp"):
+        settings.with_overrides(generator="nope")
+    unchecked = settings.model_copy(update={"generator": "nope"})  # built around validation
+    with pytest.raises(ConfigError, match="generator=nope: generator must be one of .*llama-cpp"):
+        registry.load_generator(unchecked)
 
 
 def test_a_registered_backend_is_built_once_per_configuration(settings, monkeypatch):
@@ -43,5 +47,8 @@ def test_a_registered_backend_is_built_once_per_configuration(settings, monkeypa
 def test_status_describes_backends_without_loading_them(settings):
     described = registry.describe("embedder", settings)
     assert described.startswith("auto: ") and described.endswith(("(int8 ONNX)", "(no VNNI/AMX)"))
-    broken = registry.describe("generator", settings.with_overrides(llm_model="/no/such.gguf"))
-    assert broken == "llama-cpp: unavailable (RAG_LLM_MODEL: no such file /no/such.gguf)"
+    unchecked = settings.model_copy(update={"llm_model": "/no/such.gguf"})
+    broken = registry.describe("generator", unchecked)
+    assert broken == "llama-cpp: unavailable (llm_model: no such file /no/such.gguf)"
+    with pytest.raises(ConfigError, match="llm_model=/no/such.gguf: llm_model must be a GGUF"):
+        settings.with_overrides(llm_model="/no/such.gguf")  # checked when read

@@ -70,10 +70,8 @@ def test_api_shows_only_checked_claims_with_exact_sentences(served):
     assert PAY_PHRASE in c.quote and c.quote.endswith("PayPay and LY.")
     body = server.requests[-1]
     assert body["messages"][0]["content"].startswith("You answer questions about news")
-    assert (
-        "grammar" not in body
-        and "[1] SoftBank, OpenAI Create Joint Venture" in (body["messages"][1]["content"])
-    )
+    assert "[1] SoftBank, OpenAI Create Joint Venture" in body["messages"][1]["content"]
+    assert 'num ::= "1"' in body["grammar"]  # the form grammar: every sentence cites
 
 
 def test_a_why_question_keeps_the_supported_sentences(served):

@@ -126,9 +126,8 @@ def test_seed_question_with_embeddings_from_a_server(gemma_embedded):
 
 
 def test_an_index_built_by_one_real_model_refuses_another(gemma_embedded):
-    minilm = gemma_embedded.with_overrides(embedder="sentence-transformers").model_copy(
-        update={"embedding_model": None}
-    )
+    no_name = gemma_embedded.model_copy(update={"embedding_model": None})  # the server's name
+    minilm = no_name.with_overrides(embedder="sentence-transformers")
     expected = (
         "collection 'articles' was built with openai:gemma-3-270m (640 dims); this run uses "
         "sentence-transformers:all-MiniLM-L6-v2 (384 dims)"

@@ -136,6 +136,24 @@ def test_an_empty_store(store):
     assert isinstance(store.revision(), str) and store.location()
 
 
+def test_asking_whether_it_exists_creates_nothing(open_store):
+    """``exists`` and ``collections`` are what read-only commands (``rag status``, the UI's
+    collection chooser) ask first: they make no collection, and no data directory."""
+    store = open_store()
+    assert not store.exists() and store.name not in store.collections()
+    assert not open_store().exists()  # asking made nothing
+    assert not store.settings.home.exists()
+    write(store, FERRY)
+    assert store.exists() and open_store().exists()
+    # one name per collection, whatever the backend keeps beside it
+    assert [n for n in open_store().collections() if n.startswith(store.name)] == [store.name]
+    other = registry.open_store(store.settings.with_overrides(collection=store.name + "_b"))
+    assert not other.exists() and other.name not in store.collections()
+    write(other, BAKERY)
+    assert {store.name, other.name} <= set(store.collections())
+    assert store.collections() == sorted(store.collections())
+
+
 # ----- writing and reading ------------------------------------------------------------------
 def test_committed_chunks_are_found_by_dense_and_lexical_search(store):
     ferry = write(store, FERRY)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import sys
 import time
 
+import tests.reliability.hashcli  # noqa: F401 (registers the hash and echo backends)
 from rag.pipeline import Assistant
 from rag.settings import Settings
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 
 def main(question: str, needle: str, seconds: float) -> int:
-    settings = Settings(retrieval="dense", embedder="hash")
+    settings = Settings(retrieval="dense", embedder="hash")  # names hashcli registered
     assistant = Assistant(settings, embedder=HashEmbedder(), llm=ScriptedLLM())
     deadline = time.monotonic() + seconds
     ready = False

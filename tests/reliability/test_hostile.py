@@ -47,7 +47,7 @@ def test_hostile_corpus_one_line_each_and_good_files_ingested(tmp_path):
         assert len(mine) == 1, (name, mine)
         assert expected in mine[0], (name, mine[0])
     assert "added: hostile/good.txt" in out and "added: https://example.org/good" in out
-    assert "good-deep.md (1 chunks)" in out
+    assert "good-deep.md (1 chunk)" in out
     assert "3 articles (3 added" in out and "3 skipped" in out
     assert seconds < 120  # the bomb and the 5 MB line are refused, not worked through
 

@@ -142,6 +142,15 @@ def test_example_question_is_answered_with_a_citation(page):
     shot(page, "answer")
 
 
+def test_example_questions_come_from_the_articles_and_ask_at_once(page):
+    [example] = page.locator(".rag-example").all_inner_texts()
+    assert example == "Summarise “SoftBank, OpenAI Create Joint Venture To Market AI In Japan”."
+    page.get_by_role("button", name=example).click()  # the example button asks at once
+    page.locator("#chat [data-testid='user']").first.wait_for()
+    assert page.locator("#chat [data-testid='user']").first.inner_text().strip() == example
+    page.locator("#chat [data-testid='bot'] .rag-final").last.wait_for()
+
+
 def test_an_answer_with_several_claims_shows_a_marker_per_claim_and_each_source(page):
     answer = ask(page, "Summarise the article.", "summary")
     final = answer.locator(".rag-final")
@@ -162,9 +171,7 @@ def test_an_answer_with_several_claims_shows_a_marker_per_claim_and_each_source(
 
 
 def test_opening_a_source_shows_the_quoted_passage_in_context(page):
-    page.get_by_role("button", name=EXAMPLE).click()  # the example button asks at once
-    answer = page.locator("#chat [data-testid='bot'] .rag-final").last
-    answer.wait_for()
+    answer = ask(page, EXAMPLE, "source_context").locator(".rag-final")
     source = answer.locator(".rag-source").first
     quote = source.locator(".rag-quote").inner_text()
     context = source.locator(".rag-context-text")

@@ -127,7 +127,7 @@ def test_errors_are_one_readable_line(service, monkeypatch):
 
     monkeypatch.setattr(api, "stream_answer", broken)
     final = last(list(service.chat(QUESTION, []))[-1])
-    assert "Unexpected error (KeyError: &#x27;boom&#x27;); see the server log." in final
+    assert "Internal error (KeyError: &#x27;boom&#x27;), a bug in rag, not your input" in final
     assert "Traceback" not in final and "File " not in final
 
 

@@ -6,7 +6,8 @@
 - ``server``: a server's checks, and its failures as one line naming it;
 - ``commits``: the commit rule applied to hits, health and repair;
 - ``mirror``: the full-text (SQLite FTS5) mirror of the chunks and its one-time backfill;
-- ``embedder_record``: the embedder recorded with the collection.
+- ``embedder_record``: the embedder recorded with the collection;
+- ``quick_import``: ``import chromadb`` without its developers' signature checks.
 """
 
 from rag.backends.chroma.mirror import lexical_path

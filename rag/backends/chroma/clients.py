@@ -67,7 +67,9 @@ def _stamp(path) -> tuple | None:
 
 
 def _open(settings: Settings):
-    import chromadb
+    from rag.backends.chroma.quick_import import import_chromadb
+
+    chromadb = import_chromadb()
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)

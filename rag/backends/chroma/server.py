@@ -30,7 +30,9 @@ def headers(settings: Settings) -> dict[str, str]:
 def http_client(settings: Settings, server: str, chroma_settings):
     """A client of the server at ``server``, after checking it answers and lets us in; the
     database is created when the tenant has none of that name."""
-    import chromadb
+    from rag.backends.chroma.quick_import import import_chromadb
+
+    chromadb = import_chromadb()
     from chromadb.errors import NotFoundError
 
     sent = headers(settings)

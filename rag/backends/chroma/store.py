@@ -341,8 +341,30 @@ class ChromaStore:
         """Remove what ``health`` found; returns it. The caller holds the write lock."""
         return commits.repair(self)
 
+    @server_errors
     def exists(self) -> bool:
-        return bool(self.settings.chroma_server) or self.settings.chroma_path.exists()
+        """Whether this collection has been created; asking creates nothing (read-only
+        commands leave a fresh home as it was)."""
+        if self._collections is not None:
+            return True
+        if not self.settings.chroma_server and not self.settings.chroma_path.exists():
+            return False
+        client = self.client
+        from chromadb.errors import NotFoundError
+
+        try:
+            client.get_collection(self.name, embedding_function=None)
+        except (NotFoundError, ValueError):
+            return False
+        return True
+
+    @server_errors
+    def collections(self) -> list[str]:
+        """The collections beside this one (its ``__articles`` companions not listed)."""
+        if not self.settings.chroma_server and not self.settings.chroma_path.exists():
+            return []
+        names = (c.name for c in self.client.list_collections())
+        return sorted(n for n in names if not n.endswith(_ARTICLE_SUFFIX))
 
     def location(self) -> str:
         server = self.settings.chroma_server

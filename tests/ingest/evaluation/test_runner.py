@@ -222,7 +222,7 @@ def test_sample_and_limit(indexed, questions_file):
 
 
 def test_empty_collection_is_refused(settings, fake_embedder, scripted_llm, questions_file):
-    with pytest.raises(ValueError, match="collection 'articles' .* is empty; run `rag ingest`"):
+    with pytest.raises(ValueError, match="collection 'articles' .* is empty; run: rag ingest "):
         evaluate(questions_file, settings=settings)
 
 
@@ -236,6 +236,18 @@ def test_rag_eval_command(indexed, questions_file, tmp_path, monkeypatch, capsys
     assert {p.name for p in out.iterdir()} == {RESULTS, SUMMARY, REPORT}
     assert main(["eval", str(questions_file), "--out", str(out), "--quiet", "--limit", "2"]) == 0
     assert "asked 0, resumed 2" in capsys.readouterr().err
+
+
+def test_progress_in_a_log_is_a_line_per_step_not_a_redrawn_bar(
+    indexed, questions_file, tmp_path, monkeypatch, capsys
+):
+    """stderr is not a terminal here (as when written to a log file): lines, no \\r."""
+    monkeypatch.setattr("rag.commands.settings_from", lambda args, **extra: indexed)
+    assert main(["eval", str(questions_file), "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    steps = [line for line in err.splitlines() if line.startswith("eval: ")]
+    assert steps == [f"eval: {n}/5 questions ({20 * n}%)" for n in range(1, 6)]
 
 
 def test_rag_eval_reports_bad_input_in_one_line(tmp_path, capsys):

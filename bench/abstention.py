@@ -127,7 +127,7 @@ def new_rule_abstains(row: dict, settings) -> bool:
         return True
     if row["shape"] != "factoid":
         return False
-    if row["topic"] < s.min_topic_coverage:
+    if row["topic"] < s.min_topic_coverage and row["copy_prob"] < s.min_topic_copy_prob:
         return True
     return row["copy_prob"] < s.min_copy_prob and row["coverage"] < s.min_sentence_coverage
 

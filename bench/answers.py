@@ -311,6 +311,7 @@ def devset_report(dev_rows: list[dict], demo_rows: list[dict], names: list[str],
 # ----- squad ---------------------------------------------------------------------------
 def run_squad(args) -> str:
     from ingest.evaluation.datasets import load_squad, select
+    from ingest.evaluation.metrics import exact_match
     from rag.shapes import question_shape
     from rag.text import f1_score
 
@@ -344,11 +345,18 @@ def run_squad(args) -> str:
                 row["answerable"] = q.answerable
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
-    def f1(reply: dict, golds) -> float:
+    def short(reply: dict) -> str | None:
         if reply.get("error") or reply["abstained"]:
-            return 0.0
-        predicted = reply.get("short_answer") or _MARKERS.sub("", reply["text"]).strip()
-        return max(f1_score(predicted, g) for g in golds)
+            return None
+        return reply.get("short_answer") or _MARKERS.sub("", reply["text"]).strip()
+
+    def f1(reply: dict, golds) -> float:
+        predicted = short(reply)
+        return 0.0 if predicted is None else max(f1_score(predicted, g) for g in golds)
+
+    def em(reply: dict, golds) -> float:
+        predicted = short(reply)
+        return 0.0 if predicted is None else max(exact_match(predicted, g) for g in golds)
 
     def pct(values, q):
         values = sorted(values)
@@ -380,11 +388,17 @@ def run_squad(args) -> str:
         values = [f1(rows[i]["replies"][name], chosen[i].answers) for i in indices]
         return f"{sum(values) / max(1, len(values)):.3f}"
 
+    def mean_em(name: str, indices: list[int]) -> str:
+        values = [em(rows[i]["replies"][name], chosen[i].answers) for i in indices]
+        return f"{sum(values) / max(1, len(values)):.3f}"
+
     def abstained(name: str, indices: list[int]) -> str:
         values = [rows[i]["replies"][name]["abstained"] for i in indices]
         return f"{sum(values) / max(1, len(values)):.3f}"
 
     line(f"short-answer F1, factoid (n={len(factoid)})", lambda n: mean_f1(n, factoid))
+    line("short-answer EM, factoid", lambda n: mean_em(n, factoid))
+    line("factoid abstained on", lambda n: abstained(n, factoid))
     line(f"F1, all answerable (n={len(answerable_i)})", lambda n: mean_f1(n, answerable_i))
     line("answerable abstained on", lambda n: abstained(n, answerable_i))
     line("unanswerable abstained on (recall)", lambda n: abstained(n, unanswerable_i))
@@ -397,6 +411,20 @@ def run_squad(args) -> str:
             f"\nPaired latency difference ({names[1]} − {names[0]}), per question: "
             f"p50 {pct(diffs, 0.5):+.3f} s, mean {sum(diffs) / len(diffs):+.3f} s."
         )
+        differ = [
+            (
+                f1(rows[i]["replies"][names[1]], chosen[i].answers)
+                - f1(rows[i]["replies"][names[0]], chosen[i].answers),
+                i,
+            )
+            for i in factoid
+        ]
+        differ = sorted((d, i) for d, i in differ if abs(d) > 1e-9)
+        if differ:
+            table.append(f"\nFactoids whose short-answer F1 differs ({names[1]} − {names[0]}):\n")
+        for d, i in differ:
+            cells = [_cell(short(rows[i]["replies"][n]) or "(abstained)", 60) for n in names]
+            table.append(f"- {d:+.2f} {_cell(chosen[i].question, 90)}: " + " → ".join(cells))
     return "\n".join(table)
 
 

@@ -80,3 +80,47 @@ def sentence_containing(spans: list[tuple[int, int]], start: int, end: int) -> i
         if s <= start and end <= e:
             return i
     return None
+
+
+_NAME_RUN = re.compile(r"[A-Z][\w'’&-]*(?:\s+(?:(?:of|de|da|von|van)\s+)?[A-Z][\w'’&-]*)*")
+_WHO = re.compile(r"^\s*(?:who|whom)\b", re.IGNORECASE)
+
+
+def titled_name(question: str, span: str, sentence: str) -> str:
+    """For a "who" question answered with a name, the name the sentence gives right after
+    two or more of the question's words, as news titles people ("ARM Holdings chief
+    executive Rene Haas"), when the copied name stands after no such title; else the span.
+
+    >>> s = ("They were joined by ARM Holdings chief executive Rene Haas and Junichi "
+    ...      "Miyakawa, chief of SoftBank's telecoms arm.")
+    >>> titled_name("Who is the chief executive of ARM Holdings?", "Junichi Miyakawa", s)
+    'Rene Haas'
+    >>> titled_name("Who runs SoftBank's telecoms arm?", "Junichi Miyakawa", s)
+    'Junichi Miyakawa'
+    >>> titled_name("Who was at the event?", "Junichi Miyakawa", s)  # no title asked about
+    'Junichi Miyakawa'
+    >>> titled_name("When did ARM Holdings' chief executive come?", "Junichi Miyakawa", s)
+    'Junichi Miyakawa'
+    """
+    from rag.evidence import question_terms
+    from rag.text import word_key
+
+    if not _WHO.search(question):
+        return span
+    terms = question_terms(question)
+    tokens = words(sentence)
+    asked = [word_key(w) in terms for w, _, _ in tokens]
+    title_ends = {  # the last token of each run of two or more of the question's words
+        i
+        for i in range(1, len(tokens))
+        if asked[i] and asked[i - 1] and (i + 1 == len(tokens) or not asked[i + 1])
+    }
+    names: dict[str, bool] = {}  # name -> it stands right after a title
+    for match in _NAME_RUN.finditer(sentence):
+        inside = [i for i, (_, s, e) in enumerate(tokens) if match.start() <= s < match.end()]
+        if inside and match.start() > 0 and not any(asked[i] for i in inside):
+            names[match.group()] = inside[0] - 1 in title_ends
+    titled = [name for name, after_title in names.items() if after_title]
+    if span in names and not names[span] and len(titled) == 1:
+        return titled[0]
+    return span

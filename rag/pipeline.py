@@ -36,7 +36,7 @@ from rag.evidence import (
     score,
     sentence_spans,
 )
-from rag.grounding import best_span, clean_answer
+from rag.grounding import best_span, clean_answer, titled_name
 from rag.lexical import Filters
 from rag.protocols import Embedder, GenerationStats, Generator, Store
 from rag.records import (
@@ -278,17 +278,26 @@ class Assistant:
 
     def enough_evidence(self, shape: str, support: Support) -> bool:
         """Whether the evidence can answer: any for a summary; otherwise a passage similar
-        enough to the question, or a best sentence that covers enough of its words; and
-        for a factoid, a best sentence that holds some of what it asks about besides names
-        (measured on the news dev set and split A: bench/abstention.py)."""
+        enough to the question, or a best sentence that covers enough of its words
+        (measured on the news dev set and split A: bench/abstention.py). A factoid is
+        judged again once the model has seen its sentence (``off_topic``)."""
         if not support.ranked:
             return False
         if shape == SUMMARY:
             return True
         s = self.settings
-        if support.relevance < s.min_relevance and support.coverage < s.min_coverage:
-            return False
-        return shape != FACTOID or support.topic >= s.min_topic_coverage
+        return support.relevance >= s.min_relevance or support.coverage >= s.min_coverage
+
+    def off_topic(self, support: Support, stats: GenerationStats) -> bool:
+        """A factoid's best sentence holds little of what the question asks about besides
+        names ("revenue" in "What was OpenAI's revenue?") and the model is unsure of copying
+        from it: neither signal alone refuses (split A paraphrases its questions)."""
+        s = self.settings
+        return (
+            support.topic < s.min_topic_coverage
+            and stats.copy_prob is not None
+            and stats.copy_prob < s.min_topic_copy_prob
+        )
 
     # ----- 5. compose ---------------------------------------------------------------
     def compose(
@@ -320,7 +329,8 @@ class Assistant:
         """Copy-only decoding over the best sentence: the model picks a span of it, the
         short answer. When the span is most of the sentence, the claim shown is the whole
         sentence; when the model would rather not copy while the sentence covers the
-        question, the sentence answers alone (an explanation, no short answer)."""
+        question, the sentence answers alone (an explanation, no short answer); when the
+        sentence is off the question's topic and the model unsure, nothing does."""
         evidence = support.ranked[: self.settings.evidence_sentences]
         sources = [ev.text for ev in evidence]
         prompt = prompts.answer_prompt(question, sources)
@@ -329,10 +339,13 @@ class Assistant:
         for piece in traced_stream(
             self.llm, prompt, max_tokens=limit, copy_from=sources, stats=stats
         ):
-            if self._unsure(stats):
+            if self._unsure(stats) or self.off_topic(support, stats):
                 break  # known before the first word is shown
             pieces.append(piece)
             yield piece
+        if self.off_topic(support, stats):
+            yield Draft()
+            return
         if self._unsure(stats):
             yield self._sentence_or_nothing(support)
             return
@@ -341,12 +354,15 @@ class Assistant:
             yield self._sentence_or_nothing(support)
             return
         ev, span = found
+        span = titled_name(question, span, ev.text)  # "chief executive Rene Haas"
         claim = ev.text if prefers_sentence(span, ev.text) else span  # most of it: all of it
         yield Draft([DraftClaim(claim, (ev,))], FACTOID, short_answer=span, streamed=True)
 
     def _sentence_or_nothing(self, support: Support) -> Draft:
-        """When the model will not copy: the best sentence if it covers the question."""
-        if support.coverage >= self.settings.min_sentence_coverage:
+        """When the model will not copy: the best sentence if it covers the question, what
+        it asks about included (not only its names: "the mayor of Elm Street")."""
+        s = self.settings
+        if support.coverage >= s.min_sentence_coverage and support.topic >= s.min_topic_coverage:
             return Draft([DraftClaim(support.best.text, (support.best,))], EXPLANATION)
         return Draft()
 

@@ -220,7 +220,16 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="A factoid is abstained on when the best sentence holds less than this "
-        "share of the question's words other than names (what it asks about).",
+        "share of the question's words other than names (what it asks about) and the model "
+        "is unsure of copying from it (min_topic_copy_prob).",
+    )
+    min_topic_copy_prob: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="A factoid whose best sentence misses what it asks about "
+        "(min_topic_coverage) is answered only when the model gives at least this "
+        "probability to answering with words of that sentence.",
     )
     min_copy_prob: float = Field(
         0.05,

@@ -83,9 +83,10 @@ def start_ui(env: dict, *flags: str) -> tuple[str, str]:
     page = ""
     try:
         deadline = time.monotonic() + 300
+        waiter = select.poll()  # not select.select: a long test session holds fds above 1024
+        waiter.register(proc.stderr, select.POLLIN)
         while time.monotonic() < deadline and proc.poll() is None:
-            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
-            if ready:
+            if waiter.poll(1000):
                 line = proc.stderr.readline()
                 lines.append(line)
                 if line.startswith("serving on"):

@@ -167,6 +167,55 @@ def test_copy_probability_at_the_threshold_answers(assistant):
     assert not a.abstained and a.copy_prob == assistant.settings.min_copy_prob
 
 
+def test_off_topic_sentence_and_unsure_model_abstains_before_showing_words(assistant):
+    # "annual profit" is in no sentence: only the name SoftBank is found.
+    assistant.llm.reply = "$3 billion"
+    assistant.llm.copy_prob = assistant.settings.min_topic_copy_prob / 2
+    assert assistant.llm.copy_prob >= assistant.settings.min_copy_prob
+    items = list(assistant.stream_answer("What was SoftBank's annual profit?"))
+    final = items[-1]
+    assert final.abstained and final.citations == [] and final.short_answer is None
+    assert items[:-1] == [ABSTAIN_TEXT]  # no word of the span was streamed
+    assert len(assistant.llm.prompts) == 1  # the model was asked: its wish to copy decides
+
+
+def test_a_sentence_holding_only_the_questions_names_does_not_answer_alone(assistant):
+    # The model will not copy ("unknown"); the sentence names Elm Street but no mayor.
+    assistant.llm.reply = "unknown"
+    assistant.llm.copy_prob = 1.0
+    a = assistant.answer("Who is the mayor of Elm Street?")
+    assert a.abstained and a.citations == []
+
+
+def test_off_topic_sentence_is_answered_when_the_model_is_sure(assistant):
+    # Paraphrased questions often miss their sentence's words ("invade" / "invasion").
+    assistant.llm.reply = "$3 billion"
+    assistant.llm.copy_prob = assistant.settings.min_topic_copy_prob
+    a = assistant.answer("What was SoftBank's annual profit?")
+    assert not a.abstained and a.short_answer == "$3 billion"
+
+
+def test_on_topic_sentence_is_answered_when_the_model_is_unsure(assistant):
+    assistant.llm.reply = "1,000 people"
+    assistant.llm.copy_prob = assistant.settings.min_topic_copy_prob / 2
+    a = assistant.answer("How many people will the venture hire?")
+    assert not a.abstained and a.short_answer == "1,000 people"
+
+
+def test_who_question_gets_the_name_its_title_stands_before(settings):
+    text = (
+        "They were joined by ARM Holdings chief executive Rene Haas and Junichi Miyakawa, "
+        "chief of SoftBank's telecoms arm.\n\nThe bakery on Elm Street sells rye bread."
+    )
+    embedder = HashEmbedder()
+    _index(settings, embedder, text=text)
+    llm = ScriptedLLM("Junichi Miyakawa")
+    assistant = Assistant(settings.with_overrides(min_relevance=0.05), embedder=embedder, llm=llm)
+    a = assistant.answer("Who is the chief executive of ARM Holdings?")
+    assert a.short_answer == "Rene Haas" and a.text == "Rene Haas [1]"
+    assert text[a.citations[0].start : a.citations[0].end] == a.citations[0].quote
+
+
 def test_a_factoid_carries_its_short_answer_and_cites_its_sentence(assistant):
     assistant.llm.reply = "1998"
     a = assistant.answer("When did Ada Brown open the bakery?")

@@ -76,6 +76,7 @@ BAD_VALUES = {
     "min_coverage": ("1.5", "min_coverage must be a number from 0 to 1"),
     "min_sentence_coverage": ("x", "min_sentence_coverage must be a number from 0 to 1"),
     "min_topic_coverage": ("-0.2", "min_topic_coverage must be a number from 0 to 1"),
+    "min_topic_copy_prob": ("1.5", "min_topic_copy_prob must be a number from 0 to 1"),
     "min_copy_prob": ("-0.1", "min_copy_prob must be a number from 0 to 1"),
 }
 SECRETS = {"chroma_token", "embedding_api_key", "llm_api_key"}

@@ -151,7 +151,7 @@ def run_cli(feed: Path, n: int, module: str, pythonpath: str) -> tuple[float, fl
         )
         seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr
-        assert f"{n} articles ({n} added" in summary, summary[-500:]
+        assert f"{n:,} articles ({n:,} added" in summary, summary[-500:]
         loading = 0.0
         if "s of it loading the embedder" in summary:
             loading = float(summary.rsplit(", ", 1)[1].split(" s of it")[0])

@@ -74,10 +74,11 @@ class IngestReport:
         """One line: ``3 articles (1 added, 0 updated, 2 unchanged), ...`` (``1 article``)."""
         c = self.counts
         n_skipped = self.count("skipped")
-        skipped = f", {n_skipped} skipped" if n_skipped else ""
+        skipped = f", {n_skipped:,} skipped" if n_skipped else ""
         return (
-            f"{plural(self.n_articles, 'article')} ({c['added']} added, {c['updated']} updated, "
-            f"{c['unchanged']} unchanged), {c['removed']} removed, {c['failed']} failed"
+            f"{plural(self.n_articles, 'article')} ({c['added']:,} added, "
+            f"{c['updated']:,} updated, {c['unchanged']:,} unchanged), "
+            f"{c['removed']:,} removed, {c['failed']:,} failed"
             f"{skipped}; "
             f"{plural(self.n_chunks_added, 'chunk')} added in {self.seconds:.1f} s "
             f"({self.chunks_per_second:.1f} chunks/s"

@@ -4,7 +4,7 @@ Built backends are kept once per process and per configuration, so models load o
 A backend module is imported only when it is chosen; another package can add its own
 with ``register("generator", "name", factory)``.
 
->>> sorted(BACKENDS["store"])
+>>> sorted(BACKENDS["store"])  # rag.backend_table
 ['chroma', 'memory']
 """
 
@@ -17,27 +17,11 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
+from rag.backend_table import BACKENDS
 from rag.errors import ConfigError
 from rag.protocols import Embedder, Generator, Store
 from rag.settings import Settings
 
-# kind -> name -> "module:function" (imported on first use) or a factory
-BACKENDS: dict[str, dict[str, str | Callable[[Settings], object]]] = {
-    "embedder": {
-        "sentence-transformers": "rag.backends.sentence_transformers:create",
-        "openai": "rag.backends.openai_embedder:create",
-        "onnx-int8": "rag.backends.onnx_int8:create",
-        "auto": "rag.backends.onnx_int8:create_auto",
-    },
-    "generator": {
-        "llama-cpp": "rag.backends.llama_cpp:create",
-        "openai": "rag.backends.openai_generator:create",
-    },
-    "store": {
-        "chroma": "rag.backends.chroma:create",
-        "memory": "rag.backends.memory:create",
-    },
-}
 # The settings fields (by prefix) that make one built backend differ from another.
 _FIELDS = {
     "embedder": ("embed",),

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.backend_table import BACKENDS
 from rag.errors import ConfigError
 
 ENV_PREFIX = "RAG_"
@@ -255,8 +256,6 @@ class Settings(BaseSettings):
     @field_validator("embedder", "generator", "store", mode="after")
     @classmethod
     def _check_backend(cls, value: str, info) -> str:
-        from rag.registry import BACKENDS
-
         if value not in BACKENDS[info.field_name]:
             raise ValueError(f"must be one of {', '.join(sorted(BACKENDS[info.field_name]))}")
         return value

@@ -24,6 +24,8 @@ MODULES = [
     "rag.evidence",
     "rag.lexical",
     "rag.registry",
+    "rag.backend_table",
+    "rag.backends.chroma.host",
     "rag.storage",
     "rag.backends.memory",
     "rag.retriever",

@@ -16,12 +16,12 @@ from rag.records import IndexHealth
 from rag.storage import health_from, is_committed
 
 if TYPE_CHECKING:
-    from rag.backends.chroma.store import ChromaStore
+    from rag.backends.chroma.host import ChromaHost
 
 ARTICLE_SUFFIX = "__articles"  # a collection's article records: <name>__articles
 
 
-def committed_hashes(store: ChromaStore, article_ids: Iterable[str] | None = None) -> dict:
+def committed_hashes(store: ChromaHost, article_ids: Iterable[str] | None = None) -> dict:
     """Committed hash of each article (all of them when ``article_ids`` is None)."""
     if article_ids is None:
         return {info.id: info.hash for info in store.iter_articles()}
@@ -32,7 +32,7 @@ def committed_hashes(store: ChromaStore, article_ids: Iterable[str] | None = Non
     return {i: m.get("hash", "") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
 
 
-def committed_only(store: ChromaStore, hits: list, key=lambda hit: hit) -> list:
+def committed_only(store: ChromaHost, hits: list, key=lambda hit: hit) -> list:
     """The hits (each ``key(hit)`` = chunk id, text, metadata) whose article committed them."""
     keys = [key(hit) for hit in hits]
     hashes = committed_hashes(store, [meta.get("article_id", "") for _, _, meta in keys])
@@ -43,7 +43,7 @@ def committed_only(store: ChromaStore, hits: list, key=lambda hit: hit) -> list:
     ]
 
 
-def scan(store: ChromaStore, include: list[str]):
+def scan(store: ChromaHost, include: list[str]):
     """Every stored chunk, committed or not: (id, document or None, metadata)."""
     total = store.count_chunks()
     for offset in range(0, total, BATCH):
@@ -52,7 +52,7 @@ def scan(store: ChromaStore, include: list[str]):
         yield from zip(got["ids"], docs, got["metadatas"], strict=True)
 
 
-def committed_flags(store: ChromaStore, hashes: dict[str, str]):
+def committed_flags(store: ChromaHost, hashes: dict[str, str]):
     """(id, metadata, committed?) for every stored chunk; documents are read only for
     chunks stored before ``article_hash`` was recorded."""
     legacy: list[tuple[str, dict]] = []
@@ -70,13 +70,13 @@ def committed_flags(store: ChromaStore, hashes: dict[str, str]):
             yield cid, meta, is_committed(cid, text, meta, hashes.get(meta["article_id"]))
 
 
-def health(store: ChromaStore) -> IndexHealth:
+def health(store: ChromaHost) -> IndexHealth:
     """Partial state left by an interrupted ingest or delete (reads every chunk's metadata)."""
     flags = ((meta, ok) for _, meta, ok in committed_flags(store, committed_hashes(store)))
     return health_from(flags, store.list_articles())
 
 
-def repair(store: ChromaStore) -> IndexHealth:
+def repair(store: ChromaHost) -> IndexHealth:
     """Remove what ``health`` finds: uncommitted chunks, and incomplete articles (record and
     chunks: the next ingest of their file adds them again, whole). Returns what was found."""
     found = health(store)

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 from rag.records import EmbeddingModel
 
 if TYPE_CHECKING:
-    from rag.backends.chroma.store import ChromaStore
+    from rag.backends.chroma.host import ChromaHost
 
 NAME_KEY = "rag_embedder"
 DIMENSION_KEY = "rag_embedding_dimension"
 
 
-def _current_metadata(store: ChromaStore) -> dict:
+def _current_metadata(store: ChromaHost) -> dict:
     from chromadb.errors import NotFoundError
 
     try:
@@ -24,7 +24,7 @@ def _current_metadata(store: ChromaStore) -> dict:
     return dict(collection.metadata or {})
 
 
-def recorded_model(store: ChromaStore) -> EmbeddingModel | None:
+def recorded_model(store: ChromaHost) -> EmbeddingModel | None:
     """Read afresh each time: another process may have recorded it meanwhile."""
     meta = _current_metadata(store)
     name, dimension = meta.get(NAME_KEY), meta.get(DIMENSION_KEY)
@@ -33,14 +33,14 @@ def recorded_model(store: ChromaStore) -> EmbeddingModel | None:
     return EmbeddingModel(str(name), int(dimension))
 
 
-def stored_dimension(store: ChromaStore) -> int | None:
+def stored_dimension(store: ChromaHost) -> int | None:
     """The dimension of a stored vector (None when there is none)."""
     got = store.chunks.get(limit=1, include=["embeddings"])
     embeddings = got.get("embeddings")
     return len(embeddings[0]) if embeddings is not None and len(embeddings) else None
 
 
-def record(store: ChromaStore, model: EmbeddingModel) -> None:
+def record(store: ChromaHost, model: EmbeddingModel) -> None:
     # chroma refuses "hnsw:" keys in modify (the distance stays cosine in its config)
     meta = {k: v for k, v in _current_metadata(store).items() if not k.startswith("hnsw:")}
     meta.update({NAME_KEY: model.name, DIMENSION_KEY: model.dimension})

@@ -31,7 +31,7 @@ from rag.protocols import EmbedderMismatch
 from rag.records import chunk_from
 
 if TYPE_CHECKING:
-    from rag.backends.chroma.store import ChromaStore
+    from rag.backends.chroma.host import ChromaHost
 
 
 def damage_errors(method):
@@ -55,7 +55,7 @@ def damage_errors(method):
     return wrapper
 
 
-def check(store: ChromaStore) -> None:
+def check(store: ChromaHost) -> None:
     """Raise ``IndexDamaged`` (one line naming the file) when Chroma's SQLite file (embedded)
     or the store's lexical index is damaged. Reads both whole (``PRAGMA quick_check``; every
     lexical text): for ``rag status``."""
@@ -70,7 +70,7 @@ def check(store: ChromaStore) -> None:
         raise IndexDamaged(lexical, problem, LEXICAL_REMEDY)
 
 
-def repair_lexical(store: ChromaStore) -> str | None:
+def repair_lexical(store: ChromaHost) -> str | None:
     """Rebuild the store's lexical index from its chunks if it is damaged; returns what was
     wrong (None: it was sound). The caller holds the write lock."""
     path = mirror.lexical_path(store.settings, store.name).resolve()

@@ -20,7 +20,7 @@ from rag.records import chunk_from
 from rag.settings import Settings
 
 if TYPE_CHECKING:
-    from rag.backends.chroma.store import ChromaStore
+    from rag.backends.chroma.host import ChromaHost
 
 _indexes: dict[str, LexicalIndex] = {}
 
@@ -34,7 +34,7 @@ def lexical_path(settings: Settings, collection: str) -> Path:
     return folder / f"{collection}.sqlite"
 
 
-def lexical_index(store: ChromaStore) -> LexicalIndex:
+def lexical_index(store: ChromaHost) -> LexicalIndex:
     """The store's lexical index, one per file and process (backfilled once if older)."""
     path = str(lexical_path(store.settings, store.name).resolve())
     with clients.lock:
@@ -57,7 +57,7 @@ def forget_indexes(folder: Path | None = None) -> None:
                 del _indexes[path]
 
 
-def backfill(store: ChromaStore, index: LexicalIndex) -> None:
+def backfill(store: ChromaHost, index: LexicalIndex) -> None:
     """Index every stored chunk once (an index made before the lexical file existed); also
     gives old chunks the filter metadata (site, day, author) from their article."""
     db = index.db

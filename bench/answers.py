@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import subprocess
@@ -44,6 +43,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.results import cpu_name  # noqa: E402
+
 DEVSET = ROOT / "bench" / "devset"
 WORKER = ROOT / "bench" / "answer_worker.py"
 SQUAD_CITATION = "SQuAD v2.0 dev (Rajpurkar, Jia and Liang, 2018; CC BY-SA 4.0)"
@@ -177,16 +178,6 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 # ----- machine -------------------------------------------------------------------------
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def machine_line() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return f"CPU {cpu_name()}, {os.cpu_count()} cores; load average {load:.2f}"

@@ -611,18 +611,7 @@ class Citations:
             if key not in self.numbers:
                 self.numbers[key] = len(self.citations) + 1
                 self.citations.append(
-                    Citation(
-                        number=self.numbers[key],
-                        title=passage.title,
-                        source=passage.source,
-                        article_id=passage.article_id,
-                        chunk_id=passage.chunk.id,
-                        start=s.start,
-                        end=s.end,
-                        quote=s.text,
-                        score=round(passage.score, 4),
-                        date=passage.date,
-                    )
+                    Citation.of(self.numbers[key], passage, s.start, s.end, s.text)
                 )
             numbers.append(self.numbers[key])
         return Claim(checked.text, tuple(dict.fromkeys(numbers)), checked.check)

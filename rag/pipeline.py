@@ -542,19 +542,7 @@ def _search_text(question: str, shape: str, history) -> str:
 
 
 def _citation(number: int, ev: Evidence) -> Citation:
-    passage = ev.passage
-    return Citation(
-        number=number,
-        title=passage.title,
-        source=passage.source,
-        article_id=passage.article_id,
-        chunk_id=passage.chunk.id,
-        start=ev.start,
-        end=ev.end,
-        quote=ev.text,
-        score=round(passage.score, 4),
-        date=passage.date,
-    )
+    return Citation.of(number, ev.passage, ev.start, ev.end, ev.text)
 
 
 def _abstain(answer: Answer) -> Answer:

@@ -98,6 +98,22 @@ class Citation:
     score: float
     date: str | None = None
 
+    @classmethod
+    def of(cls, number: int, passage: Passage, start: int, end: int, quote: str) -> Citation:
+        """Citation ``number``: the sentence ``quote`` at ``start:end`` of the passage's article."""
+        return cls(
+            number=number,
+            title=passage.title,
+            source=passage.source,
+            article_id=passage.article_id,
+            chunk_id=passage.chunk.id,
+            start=start,
+            end=end,
+            quote=quote,
+            score=round(passage.score, 4),
+            date=passage.date,
+        )
+
 
 SHAPES = ("factoid", "explanation", "yes-no", "summary")
 UNSUPPORTED_MARK = "(unsupported)"  # after a claim that failed its check, when shown
